@@ -1,0 +1,57 @@
+# Gongzhi: the two commands a newcomer needs are `make run` and `make test`.
+# Each does the whole set-up itself and skips what is already done.
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_COMPILE_BYTECODE := 1
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test setup assets lint typecheck pytest e2e bench-tree messages clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(BIN)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --python $(PYTHON) --quiet
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(BIN)/.synced node_modules/.installed
+
+assets: setup
+	$(BIN)/gongzhi manage collectstatic --noinput --verbosity 0
+
+run: assets
+	$(BIN)/gongzhi run
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy gongzhi
+
+pytest: assets
+	$(BIN)/gongzhi manage makemigrations --check --dry-run --verbosity 0
+	$(BIN)/pytest -n 2 --dist loadfile -q
+
+test: lint typecheck pytest
+
+e2e: assets
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m e2e -q -p no:xdist tests/e2e
+
+bench-tree: setup
+	$(BIN)/python bench/tree.py
+
+messages: setup
+	cd gongzhi && ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete --ignore '*/tests/*' && ../$(BIN)/django-admin compilemessages
+
+clean:
+	rm -rf $(VENV) $(TOOLS) node_modules staticfiles var

@@ -1,0 +1,44 @@
+"""What each role may do. Scope (where) comes from the node a role is held on; this says what."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from gongzhi.accounts.models import Role
+
+
+class Perm(StrEnum):
+    VIEW_NETWORK = "view_network"  # see nodes, counts and organizations in scope
+    VIEW_PEOPLE = "view_people"  # see (masked) residents and households in scope
+    REVEAL_PERSONAL_DATA = "reveal_personal_data"  # unmask a phone or ID number, with a reason
+    EDIT_PEOPLE = "edit_people"
+    EDIT_NETWORK = "edit_network"  # add, move, rename nodes and organizations
+    IMPORT_DATA = "import_data"  # xlsx imports and exports
+    MANAGE_ROLES = "manage_roles"
+    VIEW_AUDIT = "view_audit"
+    VIEW_HEALTH_NOTES = "view_health_notes"
+
+
+_STAFF_READ = {Perm.VIEW_NETWORK, Perm.VIEW_PEOPLE}
+_STAFF_WORK = _STAFF_READ | {Perm.REVEAL_PERSONAL_DATA, Perm.EDIT_PEOPLE}
+_COMMUNITY = _STAFF_WORK | {Perm.EDIT_NETWORK, Perm.IMPORT_DATA, Perm.VIEW_HEALTH_NOTES}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.RESIDENT: frozenset(),
+    Role.BUILDING_LEADER: frozenset({Perm.VIEW_NETWORK, Perm.VIEW_PEOPLE}),
+    Role.GRID_WORKER: frozenset(_STAFF_WORK | {Perm.VIEW_HEALTH_NOTES}),
+    Role.GRID_CHIEF: frozenset(_STAFF_WORK | {Perm.VIEW_HEALTH_NOTES}),
+    Role.COMMUNITY_STAFF: frozenset(_COMMUNITY),
+    Role.COMMUNITY_SECRETARY: frozenset(_COMMUNITY | {Perm.MANAGE_ROLES}),
+    Role.SUBDISTRICT_STAFF: frozenset(_STAFF_WORK | {Perm.EDIT_NETWORK, Perm.IMPORT_DATA, Perm.MANAGE_ROLES}),
+    Role.DISTRICT_ADMIN: frozenset(_COMMUNITY | {Perm.MANAGE_ROLES, Perm.VIEW_AUDIT}),
+    Role.DEPARTMENT_HANDLER: frozenset({Perm.VIEW_NETWORK}),
+    Role.PARTNER_STAFF: frozenset({Perm.VIEW_NETWORK}),
+    Role.VOLUNTEER: frozenset(),
+    Role.WATCHER: frozenset(),
+    Role.AUDITOR: frozenset({Perm.VIEW_NETWORK, Perm.VIEW_AUDIT}),
+}
+
+# Roles whose holders use the staff web; others (residents, volunteers, watchers) use the
+# resident pages of later issues.
+STAFF_ROLES = frozenset(role for role, perms in ROLE_PERMISSIONS.items() if Perm.VIEW_NETWORK in perms)

@@ -1,0 +1,153 @@
+"""The `gongzhi` console command: the pieces of a deployment, one by one.
+
+    gongzhi run        migrate, load the demo when empty, serve web + worker (local use)
+    gongzhi web        gunicorn web process          gongzhi worker   huey worker
+    gongzhi migrate    apply migrations              gongzhi demo     build the demo district
+    gongzhi import     import an xlsx file           gongzhi keys     print new encryption keys
+    gongzhi manage ... any Django management command
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+DEMO_PASSWORD = "gongzhi-demo"
+
+
+def _django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gongzhi.config.settings")
+    import django
+
+    django.setup()
+
+
+def _manage(*args: str) -> None:
+    _django_setup()
+    from django.core.management import call_command
+
+    call_command(*args)
+
+
+def _web_args(bind: str, workers: int) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", "gongzhi.config.wsgi:application",
+        "--bind", bind, "--workers", str(workers), "--preload",
+        "--access-logfile", "-", "--timeout", "60", "--graceful-timeout", "10",
+    ]
+
+
+def _worker_args() -> list[str]:
+    return [sys.executable, "-m", "gongzhi.cli", "manage", "run_huey", "--quiet"]
+
+
+def cmd_run(argv: list[str]) -> int:
+    """Local, all-in-one: SQLite, huey on SQLite, demo data. Not for production."""
+    os.environ.setdefault("GONGZHI_DEBUG", "1")
+    os.environ.setdefault("GONGZHI_DEMO", "1")
+    os.environ.setdefault("GONGZHI_ALLOW_DERIVED_KEYS", "1")
+    _django_setup()
+    from django.core.management import call_command
+
+    from gongzhi.territory.models import Node
+
+    call_command("migrate", "--noinput", verbosity=0)
+    if not Node.objects.exists():
+        print("Building the demo district 兖州区 (first run only)...", flush=True)
+        call_command("demo")
+    call_command("demo_accounts")
+    bind = os.environ.get("GONGZHI_BIND", "127.0.0.1:8000")
+    print(f"\nGongzhi is running at http://{bind}/  (Ctrl-C stops it)\n", flush=True)
+    children = [
+        subprocess.Popen(_web_args(bind, int(os.environ.get("GONGZHI_WEB_WORKERS", "2")))),
+        subprocess.Popen(_worker_args()),
+    ]
+
+    def stop(signum: int, frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while any(child.poll() is None for child in children):
+        for child in children:
+            try:
+                child.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                continue
+            if child.returncode not in (0, -signal.SIGTERM, None):
+                exit_code = exit_code or child.returncode
+            stop(signal.SIGTERM, None)  # one died: stop the other, so nothing half-runs
+    print("Gongzhi stopped.")
+    return exit_code
+
+
+def cmd_web(argv: list[str]) -> int:
+    bind = os.environ.get("GONGZHI_BIND", "127.0.0.1:8000")
+    workers = int(os.environ.get("GONGZHI_WEB_WORKERS", "3"))
+    os.execv(sys.executable, _web_args(bind, workers) + argv)
+    return 0  # pragma: no cover
+
+
+def cmd_worker(argv: list[str]) -> int:
+    _manage("run_huey", *argv)
+    return 0
+
+
+def cmd_migrate(argv: list[str]) -> int:
+    _manage("migrate", "--noinput", *argv)
+    return 0
+
+
+def cmd_demo(argv: list[str]) -> int:
+    os.environ.setdefault("GONGZHI_DEMO", "1")
+    _manage("demo", *argv)
+    return 0
+
+
+def cmd_import(argv: list[str]) -> int:
+    _manage("import_xlsx", *argv)
+    return 0
+
+
+def cmd_keys(argv: list[str]) -> int:
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    print(f"GONGZHI_SECRET_KEY={secrets.token_urlsafe(50)}")
+    print(f"GONGZHI_FIELD_KEYS={Fernet.generate_key().decode()}")
+    print(f"GONGZHI_LOOKUP_KEY={secrets.token_urlsafe(32)}")
+    return 0
+
+
+def cmd_manage(argv: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gongzhi.config.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["gongzhi manage", *argv])
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run, "web": cmd_web, "worker": cmd_worker, "migrate": cmd_migrate, "demo": cmd_demo,
+    "import": cmd_import, "keys": cmd_keys, "manage": cmd_manage,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    sys.path.insert(0, str(Path.cwd()))
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__)
+        return 0 if not argv or argv[0] in {"-h", "--help", "help"} else 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The one NinjaAPI at /api/v1/. Each app contributes a Router; domain errors map to HTTP here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import BaseRenderer
+
+from gongzhi.core.errors import ApplicationError
+
+
+class ReadableJSONRenderer(BaseRenderer):
+    """JSON with Chinese left readable (ninja escapes non-ASCII by default)."""
+
+    media_type = "application/json"
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> str:
+        from django.core.serializers.json import DjangoJSONEncoder
+
+        return json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
+
+
+api = NinjaAPI(
+    title="Gongzhi API",
+    version="1",
+    description="共治 Gongzhi: the one network, its people and its work. Errors are `{code, message}`.",
+    urls_namespace="api",
+    renderer=ReadableJSONRenderer(),
+)
+
+
+def error_response(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, **extra}, status=status)
+
+
+@api.exception_handler(ApplicationError)
+def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return error_response(request, exc.status, exc.code, str(exc.message), **exc.extra)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(request, 401, "not_authenticated", _("Log in or send a valid API token."))
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    return error_response(request, 422, "validation_failed", _("The request is not valid."), errors=exc.errors)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error_response(request, exc.status_code, "error", str(exc))
+
+
+def _mount_routers() -> None:
+    """Mount every app's router. Kept in one place so the API's shape reads top to bottom."""
+    from gongzhi.accounts.api import router as accounts_router
+    from gongzhi.people.api import router as people_router
+    from gongzhi.territory.api import router as territory_router
+
+    api.add_router("", accounts_router)
+    api.add_router("", territory_router)
+    api.add_router("", people_router)
+
+
+_mount_routers()

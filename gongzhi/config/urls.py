@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from gongzhi.config.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("accounts/", include("gongzhi.accounts.urls")),
+    path("audit/", include("gongzhi.audit.urls")),
+    path("imports/", include("gongzhi.imports.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("gongzhi.territory.urls")),
+]

@@ -1,0 +1,210 @@
+"""Writes to the one network: nodes (one by one and in bulk), moves, renames, counts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils.translation import gettext as _
+
+from gongzhi.accounts.permissions import Perm
+from gongzhi.accounts.scope import Actor
+from gongzhi.audit.models import AuditAction
+from gongzhi.audit.services import audit_record
+from gongzhi.core.errors import ValidationFailed
+from gongzhi.territory.models import CHILD_KINDS, ROOT_KINDS, Node, NodeKind, NodeStats
+
+STAT_FIELDS = ("households", "residents", "party_members", "building_leaders")
+NODE_ATTRIBUTES = (
+    "latitude", "longitude", "boundary", "year_built", "heating", "property_manager", "floors",
+    "door_number", "floor_area", "is_party_member_household",
+)
+
+
+def ensure_child_kind(parent: Node | None, kind: str) -> None:
+    if parent is None:
+        if kind not in ROOT_KINDS:
+            raise ValidationFailed(_("Only a district can be the root of the tree."), code="bad_tree_shape")
+        return
+    if kind not in CHILD_KINDS[NodeKind(parent.kind)]:
+        raise ValidationFailed(
+            _("A %(child)s cannot be placed under a %(parent)s.")
+            % {"child": NodeKind(kind).label, "parent": NodeKind(parent.kind).label},
+            code="bad_tree_shape",
+        )
+
+
+def _validate(node: Node) -> None:
+    try:
+        # path/depth are assigned by the tree; uniqueness of code is checked here too.
+        node.full_clean(exclude=["path", "depth", "numchild"])
+    except ValidationError as exc:
+        raise ValidationFailed("; ".join(exc.messages), code="invalid_node", extra={"fields": exc.message_dict}) from exc
+
+
+def stats_adjust(paths: Iterable[str], **deltas: int) -> None:
+    """Add `deltas` to the roll-up rows of the nodes with these paths (a node and its ancestors)."""
+    changes = {name: F(name) + delta for name, delta in deltas.items() if delta}
+    if changes:
+        NodeStats.objects.filter(node__path__in=list(paths)).update(**changes)
+
+
+@transaction.atomic
+def node_create(*, actor: Actor, parent: Node | None, kind: str, code: str, name: str, **attributes: Any) -> Node:
+    if parent is None:
+        if not actor.is_superuser:
+            raise ValidationFailed(_("Only a system administrator can create a district."), code="permission_denied")
+    else:
+        actor.ensure_can(Perm.EDIT_NETWORK, parent.path)
+    ensure_child_kind(parent, kind)
+    node = Node(kind=kind, code=code, name=name, **attributes)
+    _validate(node)
+    node = Node.objects.add_root(instance=node) if parent is None else Node.objects.add_child(parent, instance=node)
+    NodeStats.objects.create(node=node)
+    if kind == NodeKind.HOUSEHOLD:
+        stats_adjust(node.ancestor_paths, households=1)
+    audit_record(actor=actor, action=AuditAction.CREATE, target=node, node_path=node.path,
+                 changes={"kind": kind, "code": code, "name": name})
+    return node
+
+
+@transaction.atomic
+def node_update(*, actor: Actor, node_id: int, **changes: Any) -> Node:
+    node = Node.objects.select_for_update().get(pk=node_id)
+    actor.ensure_can(Perm.EDIT_NETWORK, node.path)
+    allowed = {"name", "code", *NODE_ATTRIBUTES}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(_("These fields cannot be changed: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    before = {key: str(getattr(node, key)) for key in changes}
+    for key, value in changes.items():
+        setattr(node, key, value)
+    _validate(node)
+    node.save()
+    audit_record(actor=actor, action=AuditAction.UPDATE, target=node, node_path=node.path,
+                 changes={key: [before[key], str(value)] for key, value in changes.items() if before[key] != str(value)})
+    return node
+
+
+@transaction.atomic
+def node_move(*, actor: Actor, node_id: int, new_parent_id: int) -> Node:
+    """Move a node with its subtree under a new parent. Foreign keys (ids) stay valid;
+    paths are rewritten by the tree, and the counts of old and new ancestors follow."""
+    node = Node.objects.select_for_update().get(pk=node_id)
+    new_parent = Node.objects.select_for_update().get(pk=new_parent_id)
+    actor.ensure_can(Perm.EDIT_NETWORK, node.path)
+    actor.ensure_can(Perm.EDIT_NETWORK, new_parent.path)
+    ensure_child_kind(new_parent, node.kind)
+    if new_parent.path.startswith(node.path):
+        raise ValidationFailed(_("A node cannot be moved under itself."), code="bad_tree_shape")
+    old_path = node.path
+    stats = NodeStats.objects.get(node=node)
+    deltas = {name: getattr(stats, name) for name in STAT_FIELDS}
+    stats_adjust(node.ancestor_paths[:-1], **{k: -v for k, v in deltas.items()})
+    Node.objects.move(node, new_parent, "last-child")
+    node.refresh_from_db()
+    new_parent.refresh_from_db()
+    stats_adjust(new_parent.ancestor_paths, **deltas)
+    audit_record(actor=actor, action=AuditAction.MOVE, target=node, node_path=node.path,
+                 changes={"path": [old_path, node.path], "parent": new_parent.pk})
+    return node
+
+
+@dataclass
+class NodeSpec:
+    """One node to add in bulk: kind, code, name, and kind-specific attributes."""
+
+    kind: str
+    code: str
+    name: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def _step(number: int) -> str:
+    key = Node._int2str(number)
+    if len(key) > Node.steplen:
+        raise ValidationFailed(_("Too many children under one node."), code="path_overflow")
+    return Node.alphabet[0] * (Node.steplen - len(key)) + key
+
+
+def nodes_bulk_add(parent: Node, specs: Sequence[NodeSpec], *, batch_size: int = 2000) -> list[Node]:
+    """Append many children to `parent` in a few queries (imports, the demo, benchmarks).
+
+    Trusted callers only: validate and check permissions before. Must run inside a
+    transaction; the parent row is locked so two bulk adds never compute the same paths.
+    Creates the children's NodeStats rows and counts new households on the ancestors.
+    """
+    parent = Node.objects.select_for_update().get(pk=parent.pk)
+    for spec in specs:
+        ensure_child_kind(parent, spec.kind)
+    last_child = Node.objects.filter(path__startswith=parent.path, depth=parent.depth + 1).order_by("-path").first()
+    position = Node._str2int(last_child.path[-Node.steplen:]) if last_child else 0
+    nodes = []
+    for offset, spec in enumerate(specs, start=1):
+        nodes.append(
+            Node(path=parent.path + _step(position + offset), depth=parent.depth + 1, numchild=0,
+                 kind=spec.kind, code=spec.code, name=spec.name, **spec.attributes)
+        )
+    created = Node.objects.bulk_create(nodes, batch_size=batch_size)
+    if not created or created[0].pk is None:  # backends without RETURNING ids
+        created = list(Node.objects.filter(code__in=[n.code for n in nodes]).order_by("path"))
+    NodeStats.objects.bulk_create(
+        [NodeStats(node_id=node.pk, households=int(node.kind == NodeKind.HOUSEHOLD)) for node in created],
+        batch_size=batch_size,
+    )
+    Node.objects.filter(pk=parent.pk).update(numchild=F("numchild") + len(created))
+    parent.numchild += len(created)
+    households = sum(1 for spec in specs if spec.kind == NodeKind.HOUSEHOLD)
+    if households:
+        stats_adjust(parent.ancestor_paths, households=households)
+    return created
+
+
+def stats_rebuild() -> int:
+    """Recompute every node's roll-up from the raw tables. Returns the number of nodes.
+
+    One grouped query per figure, then the per-node figures are summed up each path prefix
+    in Python: O(rows × depth), no per-node query.
+    """
+    from gongzhi.accounts.models import Role, RoleAssignment
+    from gongzhi.core import clock
+    from gongzhi.people.models import PartyMember, Person
+
+    own: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STAT_FIELDS, 0))
+    for path in Node.objects.filter(kind=NodeKind.HOUSEHOLD).values_list("path", flat=True).iterator(chunk_size=10000):
+        own[path]["households"] += 1
+    for path, count in Person.objects.values_list("home__path").annotate(n=Count("pk")).values_list("home__path", "n"):
+        own[path]["residents"] += count
+    for path, count in (
+        PartyMember.objects.values_list("person__home__path").annotate(n=Count("pk")).values_list("person__home__path", "n")
+    ):
+        own[path]["party_members"] += count
+    leaders = (
+        RoleAssignment.objects.active_on(clock.today()).filter(role=Role.BUILDING_LEADER, node__isnull=False)
+        .values_list("node__path").annotate(n=Count("user", distinct=True)).values_list("node__path", "n")
+    )
+    for path, count in leaders:
+        own[path]["building_leaders"] += count
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STAT_FIELDS, 0))
+    step = Node.steplen
+    for path, figures in own.items():
+        for end in range(step, len(path) + 1, step):
+            bucket = totals[path[:end]]
+            for name, value in figures.items():
+                bucket[name] += value
+    with transaction.atomic():
+        NodeStats.objects.all().delete()
+        rows = []
+        for node_id, path in Node.objects.values_list("pk", "path").iterator(chunk_size=10000):
+            figures = totals.get(path)
+            rows.append(NodeStats(node_id=node_id, **figures) if figures else NodeStats(node_id=node_id))
+            if len(rows) >= 5000:
+                NodeStats.objects.bulk_create(rows)
+                rows = []
+        NodeStats.objects.bulk_create(rows)
+    return Node.objects.count()
