@@ -39,7 +39,7 @@ typecheck: setup
 	$(BIN)/mypy gongzhi
 
 pytest: assets
-	$(BIN)/gongzhi manage makemigrations --check --dry-run --verbosity 0
+	DJANGO_SETTINGS_MODULE=gongzhi.config.settings_test $(BIN)/gongzhi manage makemigrations --check --dry-run --verbosity 0
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 test: lint typecheck pytest

@@ -1,10 +1,10 @@
 """The `gongzhi` console command: the pieces of a deployment, one by one.
 
-    gongzhi run        migrate, load the demo when empty, serve web + worker (local use)
-    gongzhi web        gunicorn web process          gongzhi worker   huey worker
-    gongzhi migrate    apply migrations              gongzhi demo     build the demo district
-    gongzhi import     import an xlsx file           gongzhi keys     print new encryption keys
-    gongzhi manage ... any Django management command
+gongzhi run        migrate, load the demo when empty, serve web + worker (local use)
+gongzhi web        gunicorn web process          gongzhi worker   huey worker
+gongzhi migrate    apply migrations              gongzhi demo     build the demo district
+gongzhi import     import an xlsx file           gongzhi keys     print new encryption keys
+gongzhi manage ... any Django management command
 """
 
 from __future__ import annotations
@@ -34,9 +34,21 @@ def _manage(*args: str) -> None:
 
 def _web_args(bind: str, workers: int) -> list[str]:
     return [
-        sys.executable, "-m", "gunicorn", "gongzhi.config.wsgi:application",
-        "--bind", bind, "--workers", str(workers), "--preload",
-        "--access-logfile", "-", "--timeout", "60", "--graceful-timeout", "10",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "gongzhi.config.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--preload",
+        "--access-logfile",
+        "-",
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "10",
     ]
 
 
@@ -135,8 +147,14 @@ def cmd_manage(argv: list[str]) -> int:
 
 
 COMMANDS = {
-    "run": cmd_run, "web": cmd_web, "worker": cmd_worker, "migrate": cmd_migrate, "demo": cmd_demo,
-    "import": cmd_import, "keys": cmd_keys, "manage": cmd_manage,
+    "run": cmd_run,
+    "web": cmd_web,
+    "worker": cmd_worker,
+    "migrate": cmd_migrate,
+    "demo": cmd_demo,
+    "import": cmd_import,
+    "keys": cmd_keys,
+    "manage": cmd_manage,
 }
 
 

@@ -15,7 +15,11 @@ class User(AbstractUser):
 
     display_name = models.CharField(_("display name"), max_length=60, blank=True)
     person = models.OneToOneField(
-        "people.Person", verbose_name=_("person"), null=True, blank=True, on_delete=models.SET_NULL,
+        "people.Person",
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="user",
     )
 
@@ -50,12 +54,20 @@ class RoleAssignment(TimeStampedModel):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
     role = models.CharField(_("role"), max_length=24, choices=Role.choices)
     node = models.ForeignKey(
-        "territory.Node", verbose_name=_("node"), null=True, blank=True, on_delete=models.CASCADE,
+        "territory.Node",
+        verbose_name=_("node"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="role_assignments",
     )
     organization = models.ForeignKey(
-        "territory.Organization", verbose_name=_("organization"), null=True, blank=True,
-        on_delete=models.CASCADE, related_name="role_assignments",
+        "territory.Organization",
+        verbose_name=_("organization"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="role_assignments",
     )
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
@@ -107,3 +119,6 @@ class LoginAttempt(models.Model):
     class Meta:
         # Used by the lockout check: recent attempts of one username, newest first.
         indexes = [models.Index(fields=["username", "-at"], name="login_attempt_user_at")]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.at:%Y-%m-%d %H:%M} {'ok' if self.succeeded else 'failed'}"

@@ -35,12 +35,20 @@ class BadCredentials(ApplicationError):
 
 @transaction.atomic
 def role_assign(
-    *, actor: Actor, user_id: int, role: Role, node_id: int | None = None, organization_id: int | None = None,
-    starts_on: dt.date | None = None, ends_on: dt.date | None = None,
+    *,
+    actor: Actor,
+    user_id: int,
+    role: Role,
+    node_id: int | None = None,
+    organization_id: int | None = None,
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
 ) -> RoleAssignment:
     """Give a user a role on a node (or organization). The actor must manage roles there."""
     if (node_id is None) == (organization_id is None):
-        raise ValidationFailed(_("A role is held on a node or on an organization, not both."), code="bad_target")
+        raise ValidationFailed(
+            _("A role is held on a node or on an organization, not both."), code="bad_target"
+        )
     node = organization = None
     if node_id is not None:
         node = Node.objects.visible_to(actor).filter(pk=node_id).first()
@@ -48,7 +56,7 @@ def role_assign(
             raise NotFound()
         actor.ensure_can(Perm.MANAGE_ROLES, node.path)
     else:
-        organization = Organization.objects.visible_to(actor).filter(pk=organization_id).first()
+        organization = Organization.objects.visible_to(actor).filter(pk=int(organization_id or 0)).first()
         if organization is None:
             raise NotFound()
         for path in organization.nodes.values_list("path", flat=True):
@@ -62,8 +70,13 @@ def role_assign(
     )
     if role == Role.BUILDING_LEADER and node is not None and starts_on <= clock.today():
         stats_adjust(node.ancestor_paths, building_leaders=1)
-    audit_record(actor=actor, action=AuditAction.CREATE, target=assignment,
-                 node_path=node.path if node else "", changes={"user": user.username, "role": role})
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        target=assignment,
+        node_path=node.path if node else "",
+        changes={"user": user.username, "role": role},
+    )
     return assignment
 
 
@@ -92,8 +105,13 @@ def login_check(*, username: str, password: str, request: HttpRequest | None = N
     key = (username or "").strip().lower()
     ip = _client_ip(request)
     if login_is_locked(key, now=now):
-        audit_record(actor=None, action=AuditAction.LOCKED_OUT, target_type="accounts.user", target_repr=key,
-                     ip_address=ip)
+        audit_record(
+            actor=None,
+            action=AuditAction.LOCKED_OUT,
+            target_type="accounts.user",
+            target_repr=key,
+            ip_address=ip,
+        )
         raise LockedOut(
             _("Too many failed attempts. Try again in %(minutes)d minutes.")
             % {"minutes": settings.LOGIN_LOCKOUT_MINUTES}
@@ -101,8 +119,13 @@ def login_check(*, username: str, password: str, request: HttpRequest | None = N
     user = authenticate(request, username=username, password=password)
     LoginAttempt.objects.create(username=key, ip_address=ip, succeeded=user is not None, at=now)
     if user is None:
-        audit_record(actor=None, action=AuditAction.LOGIN_FAILED, target_type="accounts.user", target_repr=key,
-                     ip_address=ip)
+        audit_record(
+            actor=None,
+            action=AuditAction.LOGIN_FAILED,
+            target_type="accounts.user",
+            target_repr=key,
+            ip_address=ip,
+        )
         raise BadCredentials(_("The username or password is wrong."))
     audit_record(actor=user, action=AuditAction.LOGIN, target=user, ip_address=ip)
     return user  # type: ignore[return-value]
@@ -117,7 +140,9 @@ def api_token_issue(*, user: User) -> str:
     """Create a bearer token for `user` and return it; only its hash is kept."""
     token = "gz_" + secrets.token_urlsafe(32)
     ApiToken.objects.create(
-        user=user, key_hash=_token_hash(token), prefix=token[3:11],
+        user=user,
+        key_hash=_token_hash(token),
+        prefix=token[3:11],
         expires_at=clock.now() + dt.timedelta(days=settings.API_TOKEN_DAYS),
     )
     audit_record(actor=user, action=AuditAction.TOKEN, target=user)

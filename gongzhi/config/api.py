@@ -56,7 +56,9 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 
 @api.exception_handler(NinjaValidationError)
 def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    return error_response(request, 422, "validation_failed", _("The request is not valid."), errors=exc.errors)
+    return error_response(
+        request, 422, "validation_failed", _("The request is not valid."), errors=exc.errors
+    )
 
 
 @api.exception_handler(HttpError)

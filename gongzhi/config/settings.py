@@ -92,7 +92,9 @@ TEMPLATES = [
 # SQLite (WAL) is the embedded default; PostgreSQL is production. Nothing depends on either.
 _database_url = env_str("GONGZHI_DATABASE_URL")
 if _database_url:
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=env_int("GONGZHI_DB_CONN_MAX_AGE", 60))}
+    DATABASES = {
+        "default": dj_database_url.parse(_database_url, conn_max_age=env_int("GONGZHI_DB_CONN_MAX_AGE", 60))
+    }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -100,7 +102,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "gongzhi.sqlite3",
+            "NAME": str(VAR_DIR / "gongzhi.sqlite3"),
             "OPTIONS": {
                 # IMMEDIATE: writers take the lock at BEGIN, so a web and a worker process never
                 # deadlock upgrading a read lock; WAL lets readers go on while one writes.
@@ -121,7 +123,10 @@ elif env_bool("GONGZHI_LOCMEM_CACHE", False):
 else:
     # Shared by the web and worker processes of one machine (rate limits, cached pages).
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": VAR_DIR / "cache"}
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
     }
 
 HUEY_IMMEDIATE = env_bool("GONGZHI_HUEY_IMMEDIATE", False)
@@ -150,6 +155,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_FAILURE_LIMIT = env_int("GONGZHI_LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_MINUTES = env_int("GONGZHI_LOGIN_LOCKOUT_MINUTES", 15)
 API_TOKEN_DAYS = env_int("GONGZHI_API_TOKEN_DAYS", 30)
+
 
 # --- Personal data -----------------------------------------------------------------------
 # ID numbers are encrypted with these Fernet keys (the first encrypts; all decrypt, so keys
@@ -208,7 +214,9 @@ IMPORT_MAX_BYTES = env_int("GONGZHI_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 # --- Security ----------------------------------------------------------------------------
 _https = env_bool("GONGZHI_HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("GONGZHI_SSL_REDIRECT", _https)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("GONGZHI_BEHIND_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("GONGZHI_BEHIND_PROXY", False) else None
+)
 SESSION_COOKIE_SECURE = _https
 CSRF_COOKIE_SECURE = _https
 SESSION_COOKIE_HTTPONLY = True

@@ -16,6 +16,6 @@ os.environ.setdefault("GONGZHI_STATIC_MANIFEST", "0")
 os.environ.setdefault("GONGZHI_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("GONGZHI_VAR_DIR", tempfile.mkdtemp(prefix="gongzhi-test-"))
 
-from gongzhi.config.settings import *  # noqa: E402,F403
+from gongzhi.config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

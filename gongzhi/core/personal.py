@@ -60,14 +60,18 @@ def validate_id_number(raw: str) -> str:
     """Validate a resident ID number (GB 11643-1999): shape, birth date and check digit."""
     value = normalize_id_number(raw)
     if not _ID_SHAPE.match(value):
-        raise ValidationError(_("An ID number has 17 digits followed by a digit or X."), code="invalid_id_shape")
+        raise ValidationError(
+            _("An ID number has 17 digits followed by a digit or X."), code="invalid_id_shape"
+        )
     year, month, day = int(value[6:10]), int(value[10:12]), int(value[12:14])
     import datetime as dt
 
     try:
         born = dt.date(year, month, day)
     except ValueError as exc:
-        raise ValidationError(_("The ID number contains an impossible birth date."), code="invalid_id_date") from exc
+        raise ValidationError(
+            _("The ID number contains an impossible birth date."), code="invalid_id_date"
+        ) from exc
     if born.year < 1880 or born > dt.date.today():
         raise ValidationError(_("The ID number contains an impossible birth date."), code="invalid_id_date")
     if id_check_digit(value[:17]) != value[17]:

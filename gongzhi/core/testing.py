@@ -30,14 +30,24 @@ def superactor() -> Actor:
     return resolve_actor(user)
 
 
-def make_user(username: str | None = None, *, role: Role | None = None, node: Node | None = None,
-              organization: object | None = None, starts_on: dt.date | None = None,
-              ends_on: dt.date | None = None) -> User:
+def make_user(
+    username: str | None = None,
+    *,
+    role: Role | None = None,
+    node: Node | None = None,
+    organization: object | None = None,
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+) -> User:
     user = User.objects.create_user(username or f"user{next(_counter)}", password=PASSWORD)
     if role is not None:
         RoleAssignment.objects.create(
-            user=user, role=role, node=node, organization=organization,  # type: ignore[misc]
-            starts_on=starts_on or dt.date(2020, 1, 1), ends_on=ends_on,
+            user=user,
+            role=role,
+            node=node,
+            organization=organization,  # type: ignore[misc]
+            starts_on=starts_on or dt.date(2020, 1, 1),
+            ends_on=ends_on,
         )
     return user
 
@@ -69,30 +79,79 @@ class SmallTree:
 def build_small_tree() -> SmallTree:
     root = superactor()
     district = node_create(actor=root, parent=None, kind=NodeKind.DISTRICT, code="370812", name="兖州区")
-    sub = node_create(actor=root, parent=district, kind=NodeKind.SUBDISTRICT, code="370812-01", name="鼓楼街道")
-    community = node_create(actor=root, parent=sub, kind=NodeKind.COMMUNITY, code="370812-01-01", name="奎星楼社区")
+    sub = node_create(
+        actor=root, parent=district, kind=NodeKind.SUBDISTRICT, code="370812-01", name="鼓楼街道"
+    )
+    community = node_create(
+        actor=root, parent=sub, kind=NodeKind.COMMUNITY, code="370812-01-01", name="奎星楼社区"
+    )
     grid_a = node_create(actor=root, parent=community, kind=NodeKind.GRID, code="KXL-G01", name="第一网格")
     grid_b = node_create(actor=root, parent=community, kind=NodeKind.GRID, code="KXL-G02", name="第二网格")
-    compound_a = node_create(actor=root, parent=grid_a, kind=NodeKind.COMPOUND, code="KXL-CDHF", name="春都华府",
-                             year_built=2008)
-    compound_b = node_create(actor=root, parent=grid_b, kind=NodeKind.COMPOUND, code="KXL-DY", name="东苑小区",
-                             year_built=1996)
-    building_a = node_create(actor=root, parent=compound_a, kind=NodeKind.BUILDING, code="KXL-CDHF-1",
-                             name="1号楼", floors=6)
-    building_b = node_create(actor=root, parent=compound_b, kind=NodeKind.BUILDING, code="KXL-DY-3",
-                             name="3号楼", floors=5)
-    a1, a2 = nodes_bulk_add(building_a, [
-        NodeSpec(NodeKind.HOUSEHOLD, "KXL-CDHF-1-101", "101", {"door_number": "101", "floor_area": Decimal("89.50")}),
-        NodeSpec(NodeKind.HOUSEHOLD, "KXL-CDHF-1-102", "102", {"door_number": "102", "floor_area": Decimal("120.00")}),
-    ])
-    (b1,) = nodes_bulk_add(building_b, [
-        NodeSpec(NodeKind.HOUSEHOLD, "KXL-DY-3-201", "201", {"door_number": "201", "floor_area": Decimal("65.30")}),
-    ])
-    resident_a = person_create(actor=root, home_id=a1.pk, relation="owner", data=PersonData(
-        name="张秀英", phone="13812341234", id_number=make_id_number(1), gender="female", birth_year=1956,
-        tags=("elderly_alone",)))
-    resident_b = person_create(actor=root, home_id=b1.pk, relation="owner", data=PersonData(
-        name="李建国", phone="13998765678", id_number=make_id_number(2, "19620101"), gender="male",
-        birth_year=1962))
-    return SmallTree(district, sub, community, grid_a, grid_b, building_a, building_b, a1, a2, b1,
-                     resident_a, resident_b)
+    compound_a = node_create(
+        actor=root, parent=grid_a, kind=NodeKind.COMPOUND, code="KXL-CDHF", name="春都华府", year_built=2008
+    )
+    compound_b = node_create(
+        actor=root, parent=grid_b, kind=NodeKind.COMPOUND, code="KXL-DY", name="东苑小区", year_built=1996
+    )
+    building_a = node_create(
+        actor=root, parent=compound_a, kind=NodeKind.BUILDING, code="KXL-CDHF-1", name="1号楼", floors=6
+    )
+    building_b = node_create(
+        actor=root, parent=compound_b, kind=NodeKind.BUILDING, code="KXL-DY-3", name="3号楼", floors=5
+    )
+    a1, a2 = nodes_bulk_add(
+        building_a,
+        [
+            NodeSpec(
+                NodeKind.HOUSEHOLD,
+                "KXL-CDHF-1-101",
+                "101",
+                {"door_number": "101", "floor_area": Decimal("89.50")},
+            ),
+            NodeSpec(
+                NodeKind.HOUSEHOLD,
+                "KXL-CDHF-1-102",
+                "102",
+                {"door_number": "102", "floor_area": Decimal("120.00")},
+            ),
+        ],
+    )
+    (b1,) = nodes_bulk_add(
+        building_b,
+        [
+            NodeSpec(
+                NodeKind.HOUSEHOLD,
+                "KXL-DY-3-201",
+                "201",
+                {"door_number": "201", "floor_area": Decimal("65.30")},
+            ),
+        ],
+    )
+    resident_a = person_create(
+        actor=root,
+        home_id=a1.pk,
+        relation="owner",
+        data=PersonData(
+            name="张秀英",
+            phone="13812341234",
+            id_number=make_id_number(1),
+            gender="female",
+            birth_year=1956,
+            tags=("elderly_alone",),
+        ),
+    )
+    resident_b = person_create(
+        actor=root,
+        home_id=b1.pk,
+        relation="owner",
+        data=PersonData(
+            name="李建国",
+            phone="13998765678",
+            id_number=make_id_number(2, "19620101"),
+            gender="male",
+            birth_year=1962,
+        ),
+    )
+    return SmallTree(
+        district, sub, community, grid_a, grid_b, building_a, building_b, a1, a2, b1, resident_a, resident_b
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -11,6 +12,9 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core import personal
 from gongzhi.core.models import TimeStampedModel
+
+if TYPE_CHECKING:
+    from gongzhi.accounts.scope import Actor
 from gongzhi.territory.models import Node, Organization
 
 
@@ -36,7 +40,7 @@ class Tag(models.Model):
 
 
 class PersonQuerySet(models.QuerySet["Person"]):
-    def visible_to(self, actor: object) -> PersonQuerySet:
+    def visible_to(self, actor: Actor) -> PersonQuerySet:
         """People whose home node lies in the actor's scope. Call only from selectors."""
         from gongzhi.accounts.scope import scope_q
 
@@ -58,7 +62,10 @@ class Person(TimeStampedModel):
         _("birth year"), null=True, blank=True, validators=[MinValueValidator(1880), MaxValueValidator(2100)]
     )
     home = models.ForeignKey(
-        Node, verbose_name=_("home"), on_delete=models.PROTECT, related_name="people",
+        Node,
+        verbose_name=_("home"),
+        on_delete=models.PROTECT,
+        related_name="people",
         help_text=_("The household (or, lacking one, the node) the person is registered at."),
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="people")
@@ -90,7 +97,9 @@ class Person(TimeStampedModel):
     @property
     def masked_id_number(self) -> str:
         # The mask is computed from the decrypted value but never returns it whole.
-        return personal.mask_id_number(personal.decrypt(self.id_number_encrypted)) if self.has_id_number else ""
+        return (
+            personal.mask_id_number(personal.decrypt(self.id_number_encrypted)) if self.has_id_number else ""
+        )
 
 
 class Relation(models.TextChoices):
@@ -108,7 +117,11 @@ class Residency(TimeStampedModel):
     )
     relation = models.CharField(_("relation"), max_length=8, choices=Relation.choices)
     ownership_share = models.DecimalField(
-        _("ownership share"), max_digits=5, decimal_places=4, null=True, blank=True,
+        _("ownership share"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0.0001")), MaxValueValidator(Decimal("1"))],
         help_text=_("The owner's fraction of the floor area, from 0 to 1."),
     )
@@ -131,11 +144,18 @@ class PartyMember(TimeStampedModel):
 
     person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="party_membership")
     organization = models.ForeignKey(
-        Organization, verbose_name=_("party organization"), on_delete=models.PROTECT, related_name="members",
+        Organization,
+        verbose_name=_("party organization"),
+        on_delete=models.PROTECT,
+        related_name="members",
         limit_choices_to={"kind": "party"},
     )
     employer = models.ForeignKey(
-        Organization, verbose_name=_("in-service employer"), null=True, blank=True, on_delete=models.SET_NULL,
+        Organization,
+        verbose_name=_("in-service employer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="employed_party_members",
     )
     joined_year = models.PositiveSmallIntegerField(

@@ -96,31 +96,43 @@ def person_create(
     except ValidationError as exc:
         raise _field_error(exc) from exc
     if values["id_number_hash"] and Person.objects.filter(id_number_hash=values["id_number_hash"]).exists():
-        raise ValidationFailed(_("A person with this ID number is already registered."), code="duplicate_id_number")
+        raise ValidationFailed(
+            _("A person with this ID number is already registered."), code="duplicate_id_number"
+        )
     person = Person.objects.create(home=home, **values)
     if data.tags:
         person.tags.set(Tag.objects.filter(code__in=data.tags))
     if home.kind == NodeKind.HOUSEHOLD:
         residency_add(person=person, household=home, relation=relation, ownership_share=ownership_share)
     stats_adjust(_home_paths(home), residents=1)
-    audit_record(actor=actor, action=AuditAction.CREATE, target=person, node_path=home.path,
-                 changes={"name": person.name, "home": home.pk})
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        target=person,
+        node_path=home.path,
+        changes={"name": person.name, "home": home.pk},
+    )
     return person
 
 
-def residency_add(*, person: Person, household: Node, relation: str, ownership_share: Decimal | None) -> Residency:
+def residency_add(
+    *, person: Person, household: Node, relation: str, ownership_share: Decimal | None
+) -> Residency:
     """Tie a person to a household. Owners' shares of one household may not exceed 1."""
     if relation != Relation.OWNER and ownership_share is not None:
         raise ValidationFailed(_("Only an owner has a share of the floor area."), code="share_not_owner")
     if relation == Relation.OWNER:
         ownership_share = ownership_share if ownership_share is not None else Decimal("1")
-        taken = sum((r.ownership_share or Decimal(0)) for r in household.residencies.filter(relation=Relation.OWNER))
+        taken = sum(
+            (r.ownership_share or Decimal(0)) for r in household.residencies.filter(relation=Relation.OWNER)
+        )
         if taken + ownership_share > Decimal("1"):
             raise ValidationFailed(
                 _("The owners' shares of a household cannot add up to more than 1."), code="share_over_one"
             )
-    return Residency.objects.create(person=person, household=household, relation=relation,
-                                    ownership_share=ownership_share)
+    return Residency.objects.create(
+        person=person, household=household, relation=relation, ownership_share=ownership_share
+    )
 
 
 @transaction.atomic
@@ -139,13 +151,24 @@ def person_update(*, actor: Actor, person_id: int, data: PersonData) -> Person:
     person.save()
     person.tags.set(Tag.objects.filter(code__in=data.tags))
     # Personal values never enter the audit log, only the names of the fields that changed.
-    audit_record(actor=actor, action=AuditAction.UPDATE, target=person, node_path=person.home.path,
-                 changes={"fields": sorted(set(changed) - {"name_initials", "phone_last4", "id_number_hash"})})
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target=person,
+        node_path=person.home.path,
+        changes={"fields": sorted(set(changed) - {"name_initials", "phone_last4", "id_number_hash"})},
+    )
     return person
 
 
 def _person_for_write(actor: Actor, person_id: int) -> Person:
-    person = Person.objects.visible_to(actor).select_for_update().select_related("home").filter(pk=person_id).first()
+    person = (
+        Person.objects.visible_to(actor)
+        .select_for_update()
+        .select_related("home")
+        .filter(pk=person_id)
+        .first()
+    )
     if person is None:
         raise NotFound()
     actor.ensure_can(Perm.EDIT_PEOPLE, person.home.path)
@@ -153,7 +176,9 @@ def _person_for_write(actor: Actor, person_id: int) -> Person:
 
 
 @transaction.atomic
-def person_reveal(*, actor: Actor, person_id: int, field: str, reason: str, ip_address: str | None = None) -> str:
+def person_reveal(
+    *, actor: Actor, person_id: int, field: str, reason: str, ip_address: str | None = None
+) -> str:
     """Return one unmasked value (phone or ID number) and write who, whose, when and why."""
     person = Person.objects.visible_to(actor).select_related("home").filter(pk=person_id).first()
     if person is None:
@@ -165,14 +190,25 @@ def person_reveal(*, actor: Actor, person_id: int, field: str, reason: str, ip_a
     if len(reason) < 2:
         raise ValidationFailed(_("Give a reason for revealing personal data."), code="reason_required")
     value = person.phone if field == "phone" else personal.decrypt(person.id_number_encrypted)
-    audit_record(actor=actor, action=AuditAction.REVEAL, target=person, node_path=person.home.path,
-                 field=field, reason=reason[:500], ip_address=ip_address)
+    audit_record(
+        actor=actor,
+        action=AuditAction.REVEAL,
+        target=person,
+        node_path=person.home.path,
+        field=field,
+        reason=reason[:500],
+        ip_address=ip_address,
+    )
     return value
 
 
 @transaction.atomic
 def party_membership_set(
-    *, actor: Actor, person_id: int, organization_id: int, employer_id: int | None = None,
+    *,
+    actor: Actor,
+    person_id: int,
+    organization_id: int,
+    employer_id: int | None = None,
     joined_year: int | None = None,
 ) -> PartyMember:
     person = _person_for_write(actor, person_id)
@@ -180,13 +216,19 @@ def party_membership_set(
     if organization is None:
         raise ValidationFailed(_("Choose a party organization."), code="bad_organization")
     membership, created = PartyMember.objects.update_or_create(
-        person=person, defaults={"organization": organization, "employer_id": employer_id, "joined_year": joined_year}
+        person=person,
+        defaults={"organization": organization, "employer_id": employer_id, "joined_year": joined_year},
     )
     if created:
         stats_adjust(_home_paths(person.home), party_members=1)
-    audit_record(actor=actor, action=AuditAction.CREATE if created else AuditAction.UPDATE, target=membership,
-                 node_path=person.home.path, target_repr=person.name,
-                 changes={"organization": organization.pk, "employer": employer_id})
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE if created else AuditAction.UPDATE,
+        target=membership,
+        node_path=person.home.path,
+        target_repr=person.name,
+        changes={"organization": organization.pk, "employer": employer_id},
+    )
     return membership
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -11,6 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from gongzhi.core.models import TimeStampedModel
+
+if TYPE_CHECKING:
+    from gongzhi.accounts.scope import Actor
 
 
 class NodeKind(models.TextChoices):
@@ -48,7 +52,7 @@ class Heating(models.TextChoices):
 
 
 class NodeQuerySet(MP_NodeQuerySet):
-    def visible_to(self, actor: object) -> NodeQuerySet:
+    def visible_to(self, actor: Actor) -> NodeQuerySet:
         """Nodes inside the actor's scope. Call only from selectors."""
         from gongzhi.accounts.scope import scope_q
 
@@ -62,7 +66,7 @@ class NodeManager(MP_NodeManager):
     def get_queryset(self) -> NodeQuerySet:
         return NodeQuerySet(self.model, using=self._db).order_by("path")
 
-    def visible_to(self, actor: object) -> NodeQuerySet:
+    def visible_to(self, actor: Actor) -> NodeQuerySet:
         return self.get_queryset().visible_to(actor)
 
 
@@ -128,7 +132,8 @@ class Node(MP_Node):
                 condition=Q(floors__isnull=True) | Q(kind="building"), name="node_floors_only_building"
             ),
             models.CheckConstraint(
-                condition=Q(year_built__isnull=True) | Q(kind="compound"), name="node_year_built_only_compound"
+                condition=Q(year_built__isnull=True) | Q(kind="compound"),
+                name="node_year_built_only_compound",
             ),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | (Q(latitude__gte=-90) & Q(latitude__lte=90)),
@@ -165,6 +170,9 @@ class NodeStats(models.Model):
     class Meta:
         verbose_name = _("node counts")
         verbose_name_plural = _("node counts")
+
+    def __str__(self) -> str:
+        return f"{self.node_id}: {self.households}/{self.residents}"
 
 
 class OrganizationKind(models.TextChoices):
@@ -203,7 +211,7 @@ class MatterCategory(TimeStampedModel):
 
 
 class OrganizationQuerySet(models.QuerySet["Organization"]):
-    def visible_to(self, actor: object) -> OrganizationQuerySet:
+    def visible_to(self, actor: Actor) -> OrganizationQuerySet:
         from gongzhi.accounts.scope import scope_q
 
         return self.filter(scope_q(actor, "nodes__path")).distinct()
@@ -217,7 +225,11 @@ class Organization(TimeStampedModel):
     kind = models.CharField(_("kind"), max_length=24, choices=OrganizationKind.choices, db_index=True)
     party_level = models.CharField(_("party level"), max_length=24, choices=PartyLevel.choices, blank=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent organization"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("parent organization"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     nodes = models.ManyToManyField(Node, verbose_name=_("serves"), related_name="organizations", blank=True)

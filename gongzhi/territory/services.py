@@ -21,8 +21,16 @@ from gongzhi.territory.models import CHILD_KINDS, ROOT_KINDS, Node, NodeKind, No
 
 STAT_FIELDS = ("households", "residents", "party_members", "building_leaders")
 NODE_ATTRIBUTES = (
-    "latitude", "longitude", "boundary", "year_built", "heating", "property_manager", "floors",
-    "door_number", "floor_area", "is_party_member_household",
+    "latitude",
+    "longitude",
+    "boundary",
+    "year_built",
+    "heating",
+    "property_manager",
+    "floors",
+    "door_number",
+    "floor_area",
+    "is_party_member_household",
 )
 
 
@@ -44,7 +52,9 @@ def _validate(node: Node) -> None:
         # path/depth are assigned by the tree; uniqueness of code is checked here too.
         node.full_clean(exclude=["path", "depth", "numchild"])
     except ValidationError as exc:
-        raise ValidationFailed("; ".join(exc.messages), code="invalid_node", extra={"fields": exc.message_dict}) from exc
+        raise ValidationFailed(
+            "; ".join(exc.messages), code="invalid_node", extra={"fields": exc.message_dict}
+        ) from exc
 
 
 def stats_adjust(paths: Iterable[str], **deltas: int) -> None:
@@ -55,21 +65,34 @@ def stats_adjust(paths: Iterable[str], **deltas: int) -> None:
 
 
 @transaction.atomic
-def node_create(*, actor: Actor, parent: Node | None, kind: str, code: str, name: str, **attributes: Any) -> Node:
+def node_create(
+    *, actor: Actor, parent: Node | None, kind: str, code: str, name: str, **attributes: Any
+) -> Node:
     if parent is None:
         if not actor.is_superuser:
-            raise ValidationFailed(_("Only a system administrator can create a district."), code="permission_denied")
+            raise ValidationFailed(
+                _("Only a system administrator can create a district."), code="permission_denied"
+            )
     else:
         actor.ensure_can(Perm.EDIT_NETWORK, parent.path)
     ensure_child_kind(parent, kind)
     node = Node(kind=kind, code=code, name=name, **attributes)
     _validate(node)
-    node = Node.objects.add_root(instance=node) if parent is None else Node.objects.add_child(parent, instance=node)
+    node = (
+        Node.objects.add_root(instance=node)
+        if parent is None
+        else Node.objects.add_child(parent, instance=node)
+    )
     NodeStats.objects.create(node=node)
     if kind == NodeKind.HOUSEHOLD:
         stats_adjust(node.ancestor_paths, households=1)
-    audit_record(actor=actor, action=AuditAction.CREATE, target=node, node_path=node.path,
-                 changes={"kind": kind, "code": code, "name": name})
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        target=node,
+        node_path=node.path,
+        changes={"kind": kind, "code": code, "name": name},
+    )
     return node
 
 
@@ -80,14 +103,23 @@ def node_update(*, actor: Actor, node_id: int, **changes: Any) -> Node:
     allowed = {"name", "code", *NODE_ATTRIBUTES}
     unknown = set(changes) - allowed
     if unknown:
-        raise ValidationFailed(_("These fields cannot be changed: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+        raise ValidationFailed(
+            _("These fields cannot be changed: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
+        )
     before = {key: str(getattr(node, key)) for key in changes}
     for key, value in changes.items():
         setattr(node, key, value)
     _validate(node)
     node.save()
-    audit_record(actor=actor, action=AuditAction.UPDATE, target=node, node_path=node.path,
-                 changes={key: [before[key], str(value)] for key, value in changes.items() if before[key] != str(value)})
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target=node,
+        node_path=node.path,
+        changes={
+            key: [before[key], str(value)] for key, value in changes.items() if before[key] != str(value)
+        },
+    )
     return node
 
 
@@ -110,8 +142,13 @@ def node_move(*, actor: Actor, node_id: int, new_parent_id: int) -> Node:
     node.refresh_from_db()
     new_parent.refresh_from_db()
     stats_adjust(new_parent.ancestor_paths, **deltas)
-    audit_record(actor=actor, action=AuditAction.MOVE, target=node, node_path=node.path,
-                 changes={"path": [old_path, node.path], "parent": new_parent.pk})
+    audit_record(
+        actor=actor,
+        action=AuditAction.MOVE,
+        target=node,
+        node_path=node.path,
+        changes={"path": [old_path, node.path], "parent": new_parent.pk},
+    )
     return node
 
 
@@ -142,13 +179,22 @@ def nodes_bulk_add(parent: Node, specs: Sequence[NodeSpec], *, batch_size: int =
     parent = Node.objects.select_for_update().get(pk=parent.pk)
     for spec in specs:
         ensure_child_kind(parent, spec.kind)
-    last_child = Node.objects.filter(path__startswith=parent.path, depth=parent.depth + 1).order_by("-path").first()
-    position = Node._str2int(last_child.path[-Node.steplen:]) if last_child else 0
+    last_child = (
+        Node.objects.filter(path__startswith=parent.path, depth=parent.depth + 1).order_by("-path").first()
+    )
+    position = Node._str2int(last_child.path[-Node.steplen :]) if last_child else 0
     nodes = []
     for offset, spec in enumerate(specs, start=1):
         nodes.append(
-            Node(path=parent.path + _step(position + offset), depth=parent.depth + 1, numchild=0,
-                 kind=spec.kind, code=spec.code, name=spec.name, **spec.attributes)
+            Node(
+                path=parent.path + _step(position + offset),
+                depth=parent.depth + 1,
+                numchild=0,
+                kind=spec.kind,
+                code=spec.code,
+                name=spec.name,
+                **spec.attributes,
+            )
         )
     created = Node.objects.bulk_create(nodes, batch_size=batch_size)
     if not created or created[0].pk is None:  # backends without RETURNING ids
@@ -176,17 +222,26 @@ def stats_rebuild() -> int:
     from gongzhi.people.models import PartyMember, Person
 
     own: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STAT_FIELDS, 0))
-    for path in Node.objects.filter(kind=NodeKind.HOUSEHOLD).values_list("path", flat=True).iterator(chunk_size=10000):
+    for path in (
+        Node.objects.filter(kind=NodeKind.HOUSEHOLD).values_list("path", flat=True).iterator(chunk_size=10000)
+    ):
         own[path]["households"] += 1
-    for path, count in Person.objects.values_list("home__path").annotate(n=Count("pk")).values_list("home__path", "n"):
+    for path, count in (
+        Person.objects.values_list("home__path").annotate(n=Count("pk")).values_list("home__path", "n")
+    ):
         own[path]["residents"] += count
     for path, count in (
-        PartyMember.objects.values_list("person__home__path").annotate(n=Count("pk")).values_list("person__home__path", "n")
+        PartyMember.objects.values_list("person__home__path")
+        .annotate(n=Count("pk"))
+        .values_list("person__home__path", "n")
     ):
         own[path]["party_members"] += count
     leaders = (
-        RoleAssignment.objects.active_on(clock.today()).filter(role=Role.BUILDING_LEADER, node__isnull=False)
-        .values_list("node__path").annotate(n=Count("user", distinct=True)).values_list("node__path", "n")
+        RoleAssignment.objects.active_on(clock.today())
+        .filter(role=Role.BUILDING_LEADER, node__isnull=False)
+        .values_list("node__path")
+        .annotate(n=Count("user", distinct=True))
+        .values_list("node__path", "n")
     )
     for path, count in leaders:
         own[path]["building_leaders"] += count
@@ -201,8 +256,7 @@ def stats_rebuild() -> int:
         NodeStats.objects.all().delete()
         rows = []
         for node_id, path in Node.objects.values_list("pk", "path").iterator(chunk_size=10000):
-            figures = totals.get(path)
-            rows.append(NodeStats(node_id=node_id, **figures) if figures else NodeStats(node_id=node_id))
+            rows.append(NodeStats(node_id=node_id, **totals.get(path, {})))
             if len(rows) >= 5000:
                 NodeStats.objects.bulk_create(rows)
                 rows = []

@@ -1,6 +1,6 @@
+from gongzhi.core.testing import superactor
 from gongzhi.territory.models import Node, NodeStats
 from gongzhi.territory.services import node_move, stats_rebuild
-from gongzhi.core.testing import superactor
 
 
 def figures(node):

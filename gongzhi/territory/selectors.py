@@ -1,0 +1,52 @@
+"""Reads of the network, always through the actor's scope (outside it: NotFound → 404)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from gongzhi.accounts.permissions import Perm
+from gongzhi.accounts.scope import Actor
+from gongzhi.core.errors import NotFound
+from gongzhi.territory.models import Node, NodeKind
+
+
+def node_get(*, actor: Actor, node_id: int) -> Node:
+    node = Node.objects.visible_to(actor).select_related("stats").filter(pk=node_id).first()
+    if node is None:
+        raise NotFound()
+    return node
+
+
+def node_children(*, actor: Actor, node: Node) -> QuerySet[Node]:
+    """Children of a visible node, with their counts (one query)."""
+    return (
+        Node.objects.visible_to(actor)
+        .filter(path__startswith=node.path, depth=node.depth + 1)
+        .select_related("stats")
+        .order_by("path")
+    )
+
+
+def scope_roots(*, actor: Actor) -> QuerySet[Node]:
+    """The top nodes of the actor's scope (the roots of the trees they may see)."""
+    if actor.is_superuser:
+        return Node.objects.filter(depth=1).select_related("stats")
+    return (
+        Node.objects.filter(path__in=actor.paths_for(Perm.VIEW_NETWORK))
+        .select_related("stats")
+        .order_by("path")
+    )
+
+
+def node_ancestors(*, actor: Actor, node: Node) -> list[Node]:
+    """Breadcrumb: the node's ancestors that the actor may see, root first."""
+    return list(Node.objects.visible_to(actor).filter(path__in=node.ancestor_paths[:-1]).order_by("depth"))
+
+
+def households_in(*, actor: Actor, node: Node) -> QuerySet[Node]:
+    return (
+        Node.objects.visible_to(actor)
+        .filter(path__startswith=node.path, kind=NodeKind.HOUSEHOLD)
+        .select_related("stats")
+        .order_by("path")
+    )
