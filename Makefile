@@ -26,7 +26,7 @@ node_modules/.installed: package.json package-lock.json
 setup: $(BIN)/.synced node_modules/.installed
 
 assets: setup
-	$(BIN)/gongzhi manage collectstatic --noinput --verbosity 0
+	GONGZHI_DEBUG=1 $(BIN)/gongzhi manage collectstatic --noinput --verbosity 0
 
 run: assets
 	$(BIN)/gongzhi run
