@@ -27,9 +27,13 @@ def _django_setup() -> None:
 
 def _manage(*args: str) -> None:
     _django_setup()
-    from django.core.management import call_command
+    from django.core.management import CommandError, call_command
 
-    call_command(*args)
+    try:
+        call_command(*args)
+    except CommandError as exc:  # a refusal, not a crash: the message alone, exit 1
+        print(f"gongzhi: {exc}", file=sys.stderr)
+        raise SystemExit(1) from exc
 
 
 def _web_args(bind: str, workers: int) -> list[str]:
@@ -117,7 +121,6 @@ def cmd_migrate(argv: list[str]) -> int:
 
 
 def cmd_demo(argv: list[str]) -> int:
-    os.environ.setdefault("GONGZHI_DEMO", "1")
     _manage("demo", *argv)
     return 0
 

@@ -17,6 +17,7 @@ from gongzhi.accounts.models import Role, RoleAssignment, User
 from gongzhi.accounts.permissions import ROLE_PERMISSIONS, Perm
 from gongzhi.core import clock
 from gongzhi.core.errors import NotFound, PermissionDenied
+from gongzhi.territory.models import subtree_q
 
 
 @dataclass(frozen=True)
@@ -113,5 +114,5 @@ def scope_q(actor: Actor, field_name: str, perm: Perm | None = Perm.VIEW_NETWORK
         return Q(**{f"{field_name}__in": []})
     query = Q()
     for path in paths:
-        query |= Q(**{f"{field_name}__startswith": path})
+        query |= subtree_q(field_name, path)
     return query

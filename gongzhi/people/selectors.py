@@ -10,6 +10,7 @@ from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor, scope_q
 from gongzhi.core.errors import NotFound
 from gongzhi.people.models import Person
+from gongzhi.territory.models import subtree_q
 
 _DIGITS = re.compile(r"^\d{3,11}$")
 _MASKED_PHONE = re.compile(r"^(\d{3})\*+(\d{4})$")
@@ -25,7 +26,7 @@ def person_search(*, actor: Actor, query: str = "", node_path: str = "") -> Quer
     the last 4 digits, a whole number, or a masked one as shown on screen (138****1234)."""
     people = _people_for(actor).select_related("home").prefetch_related("tags")
     if node_path:
-        people = people.filter(home__path__startswith=node_path)
+        people = people.filter(subtree_q("home__path", node_path))
     query = (query or "").strip()
     if not query:
         return people.order_by("name", "pk")

@@ -51,6 +51,30 @@ class Heating(models.TextChoices):
     NONE = "none", _("No heating")  # 无供暖
 
 
+PATH_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def path_upper_bound(path: str) -> str | None:
+    """The smallest string greater than every path that starts with `path` (None: no bound).
+
+    Subtree filters use the range [path, bound) instead of LIKE 'path%': SQLite's LIKE and
+    PostgreSQL's LIKE under a non-C collation cannot use the path index, a range can.
+    """
+    chars = list(path)
+    for index in range(len(chars) - 1, -1, -1):
+        position = PATH_ALPHABET.index(chars[index])
+        if position + 1 < len(PATH_ALPHABET):
+            return "".join(chars[:index]) + PATH_ALPHABET[position + 1]
+    return None
+
+
+def subtree_q(field_name: str, path: str) -> Q:
+    """Rows whose materialized path `field_name` lies in the subtree rooted at `path`."""
+    condition = Q(**{f"{field_name}__gte": path})
+    bound = path_upper_bound(path)
+    return condition & Q(**{f"{field_name}__lt": bound}) if bound else condition
+
+
 class NodeQuerySet(MP_NodeQuerySet):
     def visible_to(self, actor: Actor) -> NodeQuerySet:
         """Nodes inside the actor's scope. Call only from selectors."""
@@ -59,7 +83,7 @@ class NodeQuerySet(MP_NodeQuerySet):
         return self.filter(scope_q(actor, "path"))
 
     def subtree_of(self, node: Node) -> NodeQuerySet:
-        return self.filter(path__startswith=node.path)
+        return self.filter(subtree_q("path", node.path))
 
 
 class NodeManager(MP_NodeManager):

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor
 from gongzhi.core.errors import NotFound
-from gongzhi.territory.models import Node, NodeKind
+from gongzhi.territory.models import Node, NodeKind, subtree_q
 
 
 def node_get(*, actor: Actor, node_id: int) -> Node:
@@ -21,7 +21,7 @@ def node_children(*, actor: Actor, node: Node) -> QuerySet[Node]:
     """Children of a visible node, with their counts (one query)."""
     return (
         Node.objects.visible_to(actor)
-        .filter(path__startswith=node.path, depth=node.depth + 1)
+        .filter(subtree_q("path", node.path), depth=node.depth + 1)
         .select_related("stats")
         .order_by("path")
     )
@@ -46,7 +46,7 @@ def node_ancestors(*, actor: Actor, node: Node) -> list[Node]:
 def households_in(*, actor: Actor, node: Node) -> QuerySet[Node]:
     return (
         Node.objects.visible_to(actor)
-        .filter(path__startswith=node.path, kind=NodeKind.HOUSEHOLD)
+        .filter(subtree_q("path", node.path), kind=NodeKind.HOUSEHOLD)
         .select_related("stats")
         .order_by("path")
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,7 +17,7 @@ from gongzhi.accounts.scope import Actor
 from gongzhi.audit.models import AuditAction
 from gongzhi.audit.services import audit_record
 from gongzhi.core.errors import ValidationFailed
-from gongzhi.territory.models import CHILD_KINDS, ROOT_KINDS, Node, NodeKind, NodeStats
+from gongzhi.territory.models import CHILD_KINDS, ROOT_KINDS, Node, NodeKind, NodeStats, subtree_q
 
 STAT_FIELDS = ("households", "residents", "party_members", "building_leaders")
 NODE_ATTRIBUTES = (
@@ -180,7 +180,7 @@ def nodes_bulk_add(parent: Node, specs: Sequence[NodeSpec], *, batch_size: int =
     for spec in specs:
         ensure_child_kind(parent, spec.kind)
     last_child = (
-        Node.objects.filter(path__startswith=parent.path, depth=parent.depth + 1).order_by("-path").first()
+        Node.objects.filter(subtree_q("path", parent.path), depth=parent.depth + 1).order_by("-path").first()
     )
     position = Node._str2int(last_child.path[-Node.steplen :]) if last_child else 0
     nodes = []
@@ -262,3 +262,98 @@ def stats_rebuild() -> int:
                 rows = []
         NodeStats.objects.bulk_create(rows)
     return Node.objects.count()
+
+
+class NewNode(NamedTuple):
+    """A node just added in bulk: what callers need without loading a model instance."""
+
+    pk: int
+    code: str
+    path: str
+    depth: int
+    kind: str
+
+
+def nodes_bulk_add_many(groups: Sequence[tuple[Node | NewNode, Sequence[NodeSpec]]]) -> list[NewNode]:
+    """`nodes_bulk_add` for many parents at once (imports of whole rosters, benchmarks).
+
+    Same contract (trusted callers, inside a transaction, parents locked, NodeStats rows
+    created, households counted on every ancestor) but a constant number of statements for
+    all groups instead of several per parent, and plain multi-row inserts (core.bulk) instead
+    of model instances. A parent without children needs no query to find its next position.
+    Returns the new nodes as `NewNode` tuples, in the order of the specs.
+    """
+    from gongzhi.core import clock
+    from gongzhi.core.bulk import insert_values
+
+    parents: dict[int, Node] = {}
+    ids = [parent.pk for parent, _ in groups]
+    for start in range(0, len(ids), 500):
+        for node in Node.objects.select_for_update().filter(pk__in=ids[start : start + 500]).order_by():
+            parents[node.pk] = node
+    rows: list[dict[str, Any]] = []
+    added: dict[int, int] = defaultdict(int)
+    households: dict[str, int] = defaultdict(int)
+    for given, specs in groups:
+        parent = parents[given.pk]
+        position = added[parent.pk]
+        if parent.numchild:
+            last_path = (
+                Node.objects.filter(subtree_q("path", parent.path), depth=parent.depth + 1)
+                .order_by("-path")
+                .values_list("path", flat=True)
+                .first()
+            )
+            position += Node._str2int(last_path[-Node.steplen :]) if last_path else 0
+        for offset, spec in enumerate(specs, start=1):
+            ensure_child_kind(parent, spec.kind)
+            row = {
+                "path": parent.path + _step(position + offset),
+                "depth": parent.depth + 1,
+                "numchild": 0,
+                "kind": spec.kind,
+                "code": spec.code,
+                "name": spec.name,
+            }
+            for key, value in spec.attributes.items():
+                model_field = Node._meta.get_field(key)
+                if model_field.is_relation:
+                    row[model_field.attname] = getattr(value, "pk", value)  # type: ignore[union-attr]
+                else:
+                    row[key] = value
+            rows.append(row)
+        added[parent.pk] += len(specs)
+        count = sum(1 for spec in specs if spec.kind == NodeKind.HOUSEHOLD)
+        if count:
+            for path in parent.ancestor_paths:
+                households[path] += count
+    now = clock.now()
+    insert_values(Node, rows, now=now)
+    new_ids: dict[str, int] = {}
+    codes = [row["code"] for row in rows]
+    for start in range(0, len(codes), 500):
+        batch = Node.objects.filter(code__in=codes[start : start + 500]).order_by()
+        new_ids.update(batch.values_list("code", "pk"))
+    created = [
+        NewNode(new_ids[row["code"]], row["code"], row["path"], row["depth"], row["kind"]) for row in rows
+    ]
+    insert_values(
+        NodeStats,
+        ({"node_id": node.pk, "households": int(node.kind == NodeKind.HOUSEHOLD)} for node in created),
+        now=now,
+    )
+    by_increment: dict[int, list[int]] = defaultdict(list)
+    for parent_id, increment in added.items():
+        by_increment[increment].append(parent_id)
+    for increment, parent_ids in by_increment.items():
+        for start in range(0, len(parent_ids), 500):
+            Node.objects.filter(pk__in=parent_ids[start : start + 500]).update(
+                numchild=F("numchild") + increment
+            )
+    by_delta: dict[int, list[str]] = defaultdict(list)
+    for path, delta in households.items():
+        by_delta[delta].append(path)
+    for delta, paths in by_delta.items():
+        for start in range(0, len(paths), 500):
+            stats_adjust(paths[start : start + 500], households=delta)
+    return created
