@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("gongzhi.accounts.urls")),
     path("audit/", include("gongzhi.audit.urls")),
     path("imports/", include("gongzhi.imports.urls")),
+    path("people/", include("gongzhi.people.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("gongzhi.territory.urls")),
 ]

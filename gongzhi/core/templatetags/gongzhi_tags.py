@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import template
 
 from gongzhi.accounts.models import Role
@@ -33,11 +31,3 @@ def actor_role_labels(context: template.Context) -> str:
         return ""
     labels = [str(Role(role).label) for role in sorted(actor.roles)]
     return "、".join(labels) if labels else ""
-
-
-@register.filter
-def get_item(mapping: Any, key: Any) -> Any:
-    try:
-        return mapping.get(key)
-    except AttributeError:
-        return None

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.forms import ModelForm
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.accounts.models import ApiToken, Role, RoleAssignment, User
+from gongzhi.accounts.permissions import Perm
+from gongzhi.accounts.scope import Actor, scope_q
+from gongzhi.accounts.services import role_assign
+from gongzhi.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin, admin_actor
+from gongzhi.core.errors import ApplicationError
+
+
+@admin.register(User)
+class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):  # type: ignore[type-arg]
+    """A non-superuser sees the users holding a role in their scope (and themselves), and can
+    never grant staff, superuser or model permissions: no escalation through the admin."""
+
+    scope_distinct = True
+    list_display = ("username", "first_name", "last_name", "is_active", "is_staff", "last_login")
+    raw_id_fields = ("person",)
+
+    def scope_filter(self, actor: Actor) -> Q:
+        in_scope = scope_q(actor, "role_assignments__node__path") | scope_q(
+            actor, "role_assignments__organization__nodes__path"
+        )
+        return in_scope | Q(pk=actor.user.pk if actor.user else None)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            fieldsets = (*fieldsets, (None, {"fields": ("person",)}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += [
+                "is_staff",
+                "is_superuser",
+                "groups",
+                "user_permissions",
+                "last_login",
+                "date_joined",
+            ]
+        return readonly
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser) and super().has_add_permission(request)
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Roles are given through `role_assign` (checks, counts, audit); existing ones are read only."""
+
+    scope_fields = ("node__path", "organization__nodes__path")
+    scope_distinct = True
+    list_display = ("user", "role", "node", "organization", "starts_on", "ends_on")
+    list_filter = ("role",)
+    list_select_related = ("user", "node", "organization")
+    search_fields = ("user__username", "node__name", "organization__name")
+    raw_id_fields = ("user",)
+    fields = ("user", "role", "node", "organization", "starts_on", "ends_on")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        actor = admin_actor(request)
+
+        class RoleAssignmentForm(form_class):  # type: ignore[misc,valid-type]
+            def clean(self) -> dict[str, Any]:
+                data: dict[str, Any] = super().clean()
+                node, organization = data.get("node"), data.get("organization")
+                if (node is None) == (organization is None):
+                    raise ValidationError(_("A role is held on a node or on an organization, not both."))
+                if node is not None:
+                    paths = [node.path]
+                else:
+                    assert organization is not None
+                    paths = list(organization.nodes.values_list("path", flat=True))
+                if not all(actor.can(Perm.MANAGE_ROLES, path) for path in paths):
+                    raise ValidationError(_("You may not give roles there."))
+                return data
+
+        return RoleAssignmentForm
+
+    def save_model(
+        self, request: HttpRequest, obj: RoleAssignment, form: ModelForm[Any], change: bool
+    ) -> None:
+        data = form.cleaned_data
+        try:
+            created = role_assign(
+                actor=admin_actor(request),
+                user_id=data["user"].pk,
+                role=Role(data["role"]),
+                node_id=data["node"].pk if data.get("node") else None,
+                organization_id=data["organization"].pk if data.get("organization") else None,
+                starts_on=data.get("starts_on"),
+                ends_on=data.get("ends_on"),
+            )
+        except ApplicationError as error:  # checked in the form; a race may still refuse it
+            raise ValidationError(str(error.message)) from error
+        obj.pk = created.pk
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("user", "prefix", "expires_at", "last_used_at", "revoked_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "prefix")
+    exclude = ("key_hash",)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(user=request.user)

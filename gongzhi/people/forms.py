@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search people"),
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "enterkeyhint": "search"}),
+        help_text=_(
+            "Name, pinyin initials (e.g. zxy), door number, last 4 digits of the phone, or 138****1234."
+        ),
+    )
+    node = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class RevealForm(forms.Form):
+    field = forms.ChoiceField(choices=[("phone", _("Phone")), ("id_number", _("ID number"))])
+    reason = forms.CharField(
+        label=_("Reason"),
+        min_length=2,
+        max_length=500,
+        error_messages={
+            "required": _("Give a reason for revealing personal data."),
+            "min_length": _("Give a reason for revealing personal data."),
+        },
+    )
