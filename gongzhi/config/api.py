@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,7 +14,9 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import BaseRenderer
 
+from gongzhi.core.api_auth import api_auth
 from gongzhi.core.errors import ApplicationError
+from gongzhi.core.ratelimit import RateLimited
 
 
 class ReadableJSONRenderer(BaseRenderer):
@@ -26,12 +30,28 @@ class ReadableJSONRenderer(BaseRenderer):
         return json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
 
 
+def _readable_openapi(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """ninja serves openapi.json with ASCII escapes; re-encode it so Chinese stays readable."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.get("Content-Type", "").startswith("application/json"):
+            response.content = json.dumps(json.loads(response.content), ensure_ascii=False).encode()
+        return response
+
+    return wrapper
+
+
 api = NinjaAPI(
     title="Gongzhi API",
     version="1",
     description="共治 Gongzhi: the one network, its people and its work. Errors are `{code, message}`.",
     urls_namespace="api",
     renderer=ReadableJSONRenderer(),
+    # Every operation needs a bearer token or a session unless it says `auth=None`.
+    auth=api_auth(),
+    docs_decorator=_readable_openapi,
 )
 
 
@@ -42,6 +62,13 @@ def error_response(request: HttpRequest, status: int, code: str, message: str, *
 @api.exception_handler(ApplicationError)
 def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
     return error_response(request, exc.status, exc.code, str(exc.message), **exc.extra)
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = error_response(request, exc.status, exc.code, str(exc.message), **exc.extra)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(Http404)

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "huey.contrib.djhuey",
     "treebeard",
+    "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "gongzhi.core",
     "gongzhi.accounts",
     "gongzhi.territory",
@@ -224,6 +225,9 @@ SESSION_COOKIE_AGE = env_int("GONGZHI_SESSION_HOURS", 12) * 3600
 SECURE_HSTS_SECONDS = env_int("GONGZHI_HSTS_SECONDS", 31536000 if _https else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_HSTS_PRELOAD = env_bool("GONGZHI_HSTS_PRELOAD", False)
+# Preloading is a promise browsers keep for months, and with includeSubDomains it forces HTTPS on
+# every subdomain (intranet hosts too); it stays an explicit opt-in, so check --deploy need not nag.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
