@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.forms import LoginForm
 from gongzhi.accounts.services import BadCredentials, LockedOut, login_check
+from gongzhi.core.ratelimit import RateLimited, client_ip, ensure_within_rate
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -37,13 +38,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
+            ensure_within_rate(name="login", key=client_ip(request) or "unknown")
             user = login_check(
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password"],
                 request=request,
             )
-        except LockedOut as locked:
-            error, status = str(locked.message), 429
+        except (LockedOut, RateLimited) as refused:
+            error, status = str(refused.message), 429
         except BadCredentials:
             error, status = _("The username or password is wrong."), 200
         else:

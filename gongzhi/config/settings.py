@@ -153,6 +153,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Per-address request limits on public endpoints ("N/second|minute|hour|day").
+RATE_LIMITS = {
+    "api_token": env_str("GONGZHI_RATE_LIMIT_API_TOKEN", "20/minute"),
+    "login": env_str("GONGZHI_RATE_LIMIT_LOGIN", "20/minute"),
+}
 LOGIN_FAILURE_LIMIT = env_int("GONGZHI_LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_MINUTES = env_int("GONGZHI_LOGIN_LOCKOUT_MINUTES", 15)
 API_TOKEN_DAYS = env_int("GONGZHI_API_TOKEN_DAYS", 30)

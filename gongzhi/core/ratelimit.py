@@ -23,6 +23,8 @@ DEFAULT_RATES: dict[str, str] = {
     # POST /api/v1/auth/token: password guessing is also stopped per username by the
     # lockout; this stops one address from spraying many usernames.
     "api_token": "20/minute",
+    # POST /accounts/login/: the same guard for the staff web's login form.
+    "login": "20/minute",
 }
 
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}

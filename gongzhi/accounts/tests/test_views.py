@@ -78,3 +78,13 @@ def test_auditor_nav_has_audit_log(client: Client, tree: SmallTree) -> None:
     client.force_login(make_user(role=Role.AUDITOR, node=tree.district))
     html = client.get(reverse("territory:home")).content.decode()
     assert reverse("audit:list") in html
+
+
+@pytest.mark.django_db
+def test_the_login_form_is_rate_limited_per_address(client, settings):
+    settings.RATE_LIMITS = {"login": "3/minute"}
+    for index in range(3):
+        response = client.post("/accounts/login/", {"username": f"nobody{index}", "password": "x"})
+        assert response.status_code == 200
+    response = client.post("/accounts/login/", {"username": "nobody9", "password": "x"})
+    assert response.status_code == 429
