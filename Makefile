@@ -47,6 +47,11 @@ test: lint typecheck pytest
 e2e: assets
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m e2e -q -p no:xdist tests/e2e
 
+# Refresh the README's screenshots (docs/screenshots) from a new end-to-end run.
+.PHONY: screenshots
+screenshots: e2e
+	$(BIN)/python tests/e2e/publish_screenshots.py
+
 bench-tree: setup
 	$(BIN)/python bench/tree.py
 

@@ -1,0 +1,42 @@
+"""Copy the README's screenshots from the last `make e2e` run into docs/screenshots, made small.
+
+Run by `make screenshots` (after `make e2e`): 128-colour PNGs, about a third of the originals.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SOURCE = ROOT / "test-artifacts" / "screenshots"
+TARGET = ROOT / "docs" / "screenshots"
+# e2e screenshot → name used in README.md
+PICKS = {
+    "home-grid-worker-1280": "home-1280",
+    "node-grid-375": "node-375",
+    "person-revealed-1280": "person-1280",
+    "people-search-375": "search-375",
+    "import-errors-1280": "import-errors-1280",
+}
+
+
+def main() -> int:
+    TARGET.mkdir(parents=True, exist_ok=True)
+    for source_name, target_name in PICKS.items():
+        source = SOURCE / f"{source_name}.png"
+        if not source.exists():
+            print(f"missing {source}: run `make e2e` first", file=sys.stderr)
+            return 1
+        image = Image.open(source).convert("RGB")
+        small = image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        target = TARGET / f"{target_name}.png"
+        small.save(target, optimize=True)
+        print(f"{target.relative_to(ROOT)}: {target.stat().st_size // 1024} KiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
