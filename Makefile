@@ -56,7 +56,7 @@ bench-tree: setup
 	$(BIN)/python bench/tree.py
 
 messages: setup
-	cd gongzhi && ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete --ignore '*/tests/*' && ../$(BIN)/django-admin compilemessages
+	cd gongzhi && ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete --no-location --ignore '*/tests/*' && ../$(BIN)/django-admin compilemessages
 
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules staticfiles var
