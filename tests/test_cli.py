@@ -22,8 +22,9 @@ def test_unknown_command_prints_help_and_fails(capsys):
 def test_the_console_script_runs_management_commands():
     result = subprocess.run(
         [sys.executable, "-m", "gongzhi.cli", "manage", "check"],
-        capture_output=True, text=True, env={"GONGZHI_DEBUG": "1", "PATH": "/usr/bin:/bin",
-                                             "GONGZHI_VAR_DIR": "/tmp/gongzhi-cli-test"},
+        capture_output=True,
+        text=True,
+        env={"GONGZHI_DEBUG": "1", "PATH": "/usr/bin:/bin", "GONGZHI_VAR_DIR": "/tmp/gongzhi-cli-test"},
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout

@@ -20,7 +20,11 @@ def _entries(text: str) -> list[tuple[str, str, bool]]:
     entries = []
     for block in text.split("\n\n"):
         fuzzy = "#, fuzzy" in block or re.search(r"^#,.*fuzzy", block, re.M) is not None
-        msgid = "".join(re.findall(r'^msgid(?:_plural)? "(.*)"\n?((?:".*"\n?)*)', block, re.M)[0]) if "msgid" in block else ""
+        msgid = (
+            "".join(re.findall(r'^msgid(?:_plural)? "(.*)"\n?((?:".*"\n?)*)', block, re.M)[0])
+            if "msgid" in block
+            else ""
+        )
         strings = re.findall(r'^msgstr(?:\[\d\])? "(.*)"((?:\n".*")*)', block, re.M)
         if not strings:
             continue
@@ -46,11 +50,25 @@ def test_the_catalogue_covers_every_string_in_the_code(tmp_path):
     copy = tmp_path / "gongzhi"
     shutil.copytree(ROOT / "gongzhi", copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
     subprocess.run(
-        [sys.executable, "-m", "django", "makemessages", "-l", "zh_Hans", "--no-obsolete", "--no-location",
-         "--ignore", "*/tests/*"],
-        cwd=copy, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "makemessages",
+            "-l",
+            "zh_Hans",
+            "--no-obsolete",
+            "--no-location",
+            "--ignore",
+            "*/tests/*",
+        ],
+        cwd=copy,
+        check=True,
+        capture_output=True,
         env={"DJANGO_SETTINGS_MODULE": "", "PATH": "/usr/bin:/bin"},
     )
-    fresh = {msgid for msgid, _, _ in _entries((copy / "locale/zh_Hans/LC_MESSAGES/django.po").read_text("utf-8"))}
+    fresh = {
+        msgid for msgid, _, _ in _entries((copy / "locale/zh_Hans/LC_MESSAGES/django.po").read_text("utf-8"))
+    }
     ours = {msgid for msgid, _, _ in _entries(CATALOGUE.read_text(encoding="utf-8"))}
     assert sorted(fresh - ours) == [], "run `make messages` and translate the new strings"

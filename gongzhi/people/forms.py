@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 class SearchForm(forms.Form):
     q = forms.CharField(
-        label=_("Search people"),
+        label=_("Name, pinyin initials, door number or phone"),
         required=False,
         max_length=60,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "enterkeyhint": "search"}),

@@ -95,7 +95,9 @@ def person_create(
         values = person_prepare(data)
     except ValidationError as exc:
         raise _field_error(exc) from exc
-    if values["id_number_hash"] and Person.objects.filter(id_number_hash=values["id_number_hash"]).exists():
+    # The exclude lets SQLite use the partial unique index (hash <> ''); without it, a full scan.
+    duplicate = Person.objects.filter(id_number_hash=values["id_number_hash"]).exclude(id_number_hash="")
+    if values["id_number_hash"] and duplicate.exists():
         raise ValidationFailed(
             _("A person with this ID number is already registered."), code="duplicate_id_number"
         )

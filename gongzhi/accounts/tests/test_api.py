@@ -179,7 +179,7 @@ def test_me_lists_active_roles_and_the_top_nodes_of_the_scope(client: Client, tr
     assert body["roles"] == [
         {
             "role": "grid_worker",
-            "role_label": "Grid worker",
+            "role_label": "网格员",
             "node_id": tree.grid_a.pk,
             "organization_id": None,
             "starts_on": "2020-01-01",
@@ -187,7 +187,7 @@ def test_me_lists_active_roles_and_the_top_nodes_of_the_scope(client: Client, tr
         },
         {
             "role": "building_leader",
-            "role_label": "Building leader",
+            "role_label": "楼栋长",
             "node_id": tree.building_b.pk,
             "organization_id": None,
             "starts_on": today.isoformat(),
@@ -195,7 +195,7 @@ def test_me_lists_active_roles_and_the_top_nodes_of_the_scope(client: Client, tr
         },
         {
             "role": "volunteer",
-            "role_label": "Volunteer",
+            "role_label": "志愿者",
             "node_id": None,
             "organization_id": committee.pk,
             "starts_on": today.isoformat(),

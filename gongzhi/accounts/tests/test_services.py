@@ -51,8 +51,9 @@ def test_tokens_expire_and_only_their_hash_is_stored():
 
 
 def test_expired_and_future_roles_give_no_scope(tree):
-    past = make_user(role=Role.GRID_WORKER, node=tree.grid_a, starts_on=dt.date(2020, 1, 1),
-                     ends_on=dt.date(2021, 1, 1))
+    past = make_user(
+        role=Role.GRID_WORKER, node=tree.grid_a, starts_on=dt.date(2020, 1, 1), ends_on=dt.date(2021, 1, 1)
+    )
     future = make_user(role=Role.GRID_WORKER, node=tree.grid_a, starts_on=dt.date(2099, 1, 1))
     assert resolve_actor(past).grants == ()
     assert resolve_actor(future).grants == ()

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.test import override_settings
+from django.utils import translation
 
 from gongzhi.accounts.models import Role, RoleAssignment, User
 from gongzhi.core import personal
@@ -29,6 +30,13 @@ from gongzhi.territory.models import (
 from gongzhi.territory.services import stats_rebuild
 
 SCALE = 0.05  # 300 households, 750 residents; every place of the full district
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The commands print in the active language (zh-hans by default); these tests read English."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +60,8 @@ def built_demo(django_db_setup, django_db_blocker) -> Iterator[str]:
 
 def build(scale: float = SCALE) -> str:
     out = StringIO()
-    call_command("demo", "--scale", str(scale), stdout=out)
+    with translation.override("en"):
+        call_command("demo", "--scale", str(scale), stdout=out)
     return out.getvalue()
 
 

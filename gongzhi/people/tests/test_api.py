@@ -125,14 +125,14 @@ def test_person_detail_is_masked_and_scoped(tree: SmallTree) -> None:
     body = response.json()
     assert (body["phone"], body["gender_label"], body["address"]) == (
         "138****1234",
-        "Female",
+        "女",
         "春都华府 1号楼 101",
     )
     assert body["residencies"] == [
         {
             "household_id": tree.household_a1.pk,
             "relation": "owner",
-            "relation_label": "Owner",
+            "relation_label": "业主",
             "ownership_share": "1.0000",
         }
     ]
@@ -144,7 +144,7 @@ def test_person_detail_is_masked_and_scoped(tree: SmallTree) -> None:
     }
     outside = caller.get(f"/api/v1/people/{tree.resident_b.pk}")
     assert outside.status_code == 404
-    assert outside.json() == {"code": "not_found", "message": "Not found."}
+    assert outside.json() == {"code": "not_found", "message": "未找到相关内容。"}
 
 
 def test_reveal_returns_the_whole_phone_and_is_audited_once_with_the_reason(tree: SmallTree) -> None:
@@ -217,7 +217,7 @@ def test_reveal_outside_the_scope_answers_404_and_audits_nothing(tree: SmallTree
     )
 
     assert response.status_code == 404
-    assert response.json() == {"code": "not_found", "message": "Not found."}
+    assert response.json() == {"code": "not_found", "message": "未找到相关内容。"}
     assert reveals() == 0
 
 

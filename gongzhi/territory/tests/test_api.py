@@ -40,7 +40,7 @@ def test_household_shows_its_attributes_parent_and_counts(tree: SmallTree, login
         "code": "KXL-CDHF-1-101",
         "name": "101",
         "kind": "household",
-        "kind_label": "Household",
+        "kind_label": "户",  # zh-hans is the default language
         "parent_id": tree.building_a.pk,
         "depth": 7,
         "point": None,
@@ -104,8 +104,11 @@ def test_nodes_outside_the_scope_answer_404_like_missing_ones(tree: SmallTree, l
         for url in (f"/api/v1/nodes/{node.pk}", f"/api/v1/nodes/{node.pk}/children"):
             response = caller.get(url)
             assert response.status_code == 404, url
-            assert response.json() == {"code": "not_found", "message": "Not found."}
-    assert caller.get(f"/api/v1/nodes/{missing}").json() == {"code": "not_found", "message": "Not found."}
+            assert response.json() == {"code": "not_found", "message": "未找到相关内容。"}
+    assert caller.get(f"/api/v1/nodes/{missing}").json() == {
+        "code": "not_found",
+        "message": "未找到相关内容。",
+    }
 
 
 def test_a_role_without_network_view_sees_no_node(tree: SmallTree) -> None:
