@@ -181,7 +181,6 @@ if not FIELD_ENCRYPTION_KEYS or not LOOKUP_HASH_KEY:
     FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [_derived_key("field")]
     LOOKUP_HASH_KEY = LOOKUP_HASH_KEY or _derived_key("lookup")
 
-SMS_BACKEND = env_str("GONGZHI_SMS_BACKEND", "gongzhi.core.sms.LogSmsBackend")
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
