@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ from gongzhi.accounts.scope import Actor, resolve_actor
 from gongzhi.core import personal
 from gongzhi.people.models import Person
 from gongzhi.people.services import PersonData, person_create
-from gongzhi.territory.models import Node, NodeKind
+from gongzhi.territory.models import CHILD_KINDS, ROOT_KINDS, Node, NodeKind
 from gongzhi.territory.services import NodeSpec, node_create, nodes_bulk_add
 
 _counter = itertools.count(1)
@@ -155,3 +156,17 @@ def build_small_tree() -> SmallTree:
     return SmallTree(
         district, sub, community, grid_a, grid_b, building_a, building_b, a1, a2, b1, resident_a, resident_b
     )
+
+
+def assert_tree_is_valid() -> None:
+    """What treebeard's find_problems() checks, in memory (it costs two queries per node),
+    plus the shape: every kind sits under an allowed parent kind."""
+    rows = list(Node.objects.values_list("path", "depth", "numchild", "kind"))
+    kinds = {path: kind for path, _, _, kind in rows}
+    children = Counter(path[: -Node.steplen] for path in kinds)
+    for path, depth, numchild, kind in rows:
+        parent = path[: -Node.steplen]
+        assert set(path) <= set(Node.alphabet)
+        assert len(path) == depth * Node.steplen
+        assert numchild == children[path]
+        assert kind in ROOT_KINDS if not parent else kind in CHILD_KINDS[kinds[parent]]

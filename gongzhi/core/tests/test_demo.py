@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from io import StringIO
 
@@ -17,9 +16,9 @@ from gongzhi.accounts.models import Role, RoleAssignment, User
 from gongzhi.core import personal
 from gongzhi.core.demo.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD
 from gongzhi.core.demo.plan import DistrictPlan, demo_plan
+from gongzhi.core.testing import assert_tree_is_valid
 from gongzhi.people.models import PartyMember, Person, Residency
 from gongzhi.territory.models import (
-    CHILD_KINDS,
     Node,
     NodeKind,
     NodeStats,
@@ -142,16 +141,7 @@ class TestBuiltDemo:
         assert district.stats.building_leaders == 150
 
     def test_the_built_tree_is_valid_and_every_kind_sits_under_an_allowed_parent(self, built_demo, db):
-        # treebeard's find_problems() costs two queries per node: the same checks, in memory.
-        rows = list(Node.objects.values_list("path", "depth", "numchild", "kind"))
-        kinds = {path: kind for path, _, _, kind in rows}
-        children = Counter(path[: -Node.steplen] for path in kinds)
-        for path, depth, numchild, kind in rows:
-            parent = path[: -Node.steplen]
-            assert set(path) <= set(Node.alphabet)
-            assert len(path) == depth * Node.steplen
-            assert numchild == children[path]
-            assert kind == NodeKind.DISTRICT if not parent else kind in CHILD_KINDS[kinds[parent]]
+        assert_tree_is_valid()
 
     def test_every_stored_id_number_is_valid_and_encrypted(self, built_demo, db):
         for person in Person.objects.all():

@@ -10,7 +10,6 @@ Rejected steps (a kind in the wrong place, a move under itself) must change noth
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 
 from django.db import transaction
 from hypothesis import HealthCheck, settings
@@ -18,10 +17,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from gongzhi.core.errors import ValidationFailed
-from gongzhi.core.testing import SmallTree, make_id_number, superactor
+from gongzhi.core.testing import SmallTree, assert_tree_is_valid, make_id_number, superactor
 from gongzhi.people.models import Person, Residency
 from gongzhi.people.services import PersonData, party_membership_set, person_create
-from gongzhi.territory.models import CHILD_KINDS, ROOT_KINDS, Node, NodeKind, NodeStats, Organization
+from gongzhi.territory.models import CHILD_KINDS, Node, NodeKind, NodeStats, Organization
 from gongzhi.territory.services import NodeSpec, node_create, node_move, nodes_bulk_add, stats_rebuild
 
 KINDS = [kind.value for kind in NodeKind]
@@ -138,17 +137,7 @@ class TreeMachine(RuleBasedStateMachine):
 
     @invariant()
     def tree_is_valid(self) -> None:
-        # What treebeard's find_problems() checks (it costs two queries per node; it runs once
-        # per example, in teardown), plus the shape: each kind under an allowed parent kind.
-        rows = list(Node.objects.values_list("path", "depth", "numchild", "kind"))
-        kinds = {path: kind for path, _, _, kind in rows}
-        children = Counter(path[: -Node.steplen] for path in kinds)
-        for path, depth, numchild, kind in rows:
-            parent = path[: -Node.steplen]
-            assert set(path) <= set(Node.alphabet)
-            assert len(path) == depth * Node.steplen
-            assert numchild == children[path]
-            assert kind in ROOT_KINDS if not parent else kind in CHILD_KINDS[kinds[parent]]
+        assert_tree_is_valid()
 
     @invariant()
     def references_point_at_existing_nodes(self) -> None:
