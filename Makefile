@@ -25,8 +25,12 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(BIN)/.synced node_modules/.installed
 
-assets: setup
+# Collected again only when our static files, the npm assets or the Python packages change.
+staticfiles/.collected: $(BIN)/.synced node_modules/.installed $(shell find gongzhi/static -type f 2>/dev/null)
 	GONGZHI_DEBUG=1 $(BIN)/gongzhi manage collectstatic --noinput --verbosity 0
+	touch $@
+
+assets: setup staticfiles/.collected
 
 run: assets
 	$(BIN)/gongzhi run
