@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from gongzhi.accounts.scope import Actor
@@ -28,7 +29,7 @@ from gongzhi.imports.parsing import RowReader, chunked, common_path, denied_reas
 from gongzhi.imports.results import Counts, ImportResult, Progress, RowError, Rows, no_progress
 from gongzhi.people.models import Person, Relation, Residency, Tag
 from gongzhi.people.services import pinyin_initials
-from gongzhi.territory.models import Node, NodeKind
+from gongzhi.territory.models import Node, NodeKind, subtree_q
 from gongzhi.territory.services import NewNode, NodeSpec, nodes_bulk_add_many, stats_adjust
 
 HEADERS = headers_of(ROSTER_COLUMNS)
@@ -345,8 +346,28 @@ def _plan(households: list[HouseholdRow], errors: list[RowError]) -> Plan:
     return plan
 
 
+def _households_by_door(plan: Plan) -> dict[tuple[int, str], Node]:
+    """Existing households under the file's buildings and entrances, by (parent id, door number).
+
+    A household is the same door of the same building whatever its code: data entered through
+    other routes (the demo, the API, the admin) need not follow the `<parent code>-<door>` rule.
+    """
+    parents = {h.parent.path: h.parent for h in plan.households}
+    found: dict[tuple[int, str], Node] = {}
+    for batch in chunked(parents.values(), 200):
+        condition = Q()
+        for parent in batch:
+            condition |= subtree_q("path", parent.path) & Q(depth=parent.depth + 1)
+        for node in Node.objects.filter(condition, kind=NodeKind.HOUSEHOLD).exclude(door_number=""):
+            found[(parents[node.path[: -Node.steplen]].pk, node.door_number)] = node
+    return found
+
+
 def _match_households(plan: Plan, errors: list[RowError]) -> None:
-    by_code = {h.code: h for h in plan.households}
+    by_door = _households_by_door(plan)
+    for household in plan.households:
+        household.existing = by_door.get((household.parent.pk, household.door))
+    by_code = {h.code: h for h in plan.households if h.existing is None}
     for batch in chunked(by_code):
         for node in Node.objects.filter(code__in=batch):
             household = by_code[node.code]

@@ -369,3 +369,38 @@ def test_a_missing_column_is_reported_on_the_header_row(tree: SmallTree) -> None
     workbook.save(buffer)
     result = import_file(actor=superactor(), kind="roster", file=io.BytesIO(buffer.getvalue()))
     assert result.errors == [RowError(1, "楼栋编码", "This column is missing.")]
+
+
+def test_reimporting_an_export_matches_households_by_door_whatever_their_code(tree: SmallTree) -> None:
+    """Regression: the demo's households do not follow the `<parent code>-<door>` rule; an export of
+    them re-imported once created every household and person a second time."""
+    from gongzhi.territory.services import NodeSpec, nodes_bulk_add
+
+    odd = nodes_bulk_add(
+        tree.building_a,
+        [
+            NodeSpec(
+                NodeKind.HOUSEHOLD,
+                "DEMO-H-000777",
+                "701",
+                {"door_number": "701", "floor_area": Decimal("70")},
+            ),
+        ],
+    )[0]
+    from gongzhi.people.services import PersonData, person_create
+
+    person_create(
+        actor=superactor(),
+        home_id=odd.pk,
+        relation="owner",
+        data=PersonData(name="赵兰", phone="13700007777"),
+    )
+    root = superactor()
+    _, data = export_workbook(actor=root, kind="roster", node_id=tree.community.pk)
+    before = snapshot()
+    result = import_file(actor=root, kind="roster", file=io.BytesIO(data))
+    assert result.errors == []
+    assert result.summary()["households"]["created"] == 0
+    assert result.summary()["people"]["created"] == 0
+    after = snapshot()
+    assert after[:4] == before[:4]
