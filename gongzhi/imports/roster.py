@@ -16,7 +16,6 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from gongzhi.accounts.scope import Actor
@@ -352,14 +351,18 @@ def _households_by_door(plan: Plan) -> dict[tuple[int, str], Node]:
     A household is the same door of the same building whatever its code: data entered through
     other routes (the demo, the API, the admin) need not follow the `<parent code>-<door>` rule.
     """
-    parents = {h.parent.path: h.parent for h in plan.households}
+    parents = {h.parent.pk: h.parent for h in plan.households}
     found: dict[tuple[int, str], Node] = {}
-    for batch in chunked(parents.values(), 200):
-        condition = Q()
-        for parent in batch:
-            condition |= subtree_q("path", parent.path) & Q(depth=parent.depth + 1)
-        for node in Node.objects.filter(condition, kind=NodeKind.HOUSEHOLD).exclude(door_number=""):
-            found[(parents[node.path[: -Node.steplen]].pk, node.door_number)] = node
+    # One indexed range per parent (an OR of many ranges makes SQLite scan the table), and
+    # none for a parent without children yet: a first import of new buildings costs nothing.
+    for parent in parents.values():
+        if parent.numchild == 0:
+            continue
+        children = Node.objects.filter(
+            subtree_q("path", parent.path), depth=parent.depth + 1, kind=NodeKind.HOUSEHOLD
+        ).exclude(door_number="")
+        for node in children:
+            found[(parent.pk, node.door_number)] = node
     return found
 
 
