@@ -17,26 +17,30 @@ class Perm(StrEnum):
     MANAGE_ROLES = "manage_roles"
     VIEW_AUDIT = "view_audit"
     VIEW_HEALTH_NOTES = "view_health_notes"
+    VIEW_TICKETS = "view_tickets"  # see tickets whose address is in scope
+    HANDLE_TICKETS = "handle_tickets"  # accept, resolve, reject, merge, enter tickets at their level
+    WHISTLE = "whistle"  # summon departments (吹哨) and confirm their work
+    MANAGE_CATEGORIES = "manage_categories"  # ticket categories and their deadlines
 
 
-_STAFF_READ = {Perm.VIEW_NETWORK, Perm.VIEW_PEOPLE}
-_STAFF_WORK = _STAFF_READ | {Perm.REVEAL_PERSONAL_DATA, Perm.EDIT_PEOPLE}
+_STAFF_READ = {Perm.VIEW_NETWORK, Perm.VIEW_PEOPLE, Perm.VIEW_TICKETS}
+_STAFF_WORK = _STAFF_READ | {Perm.REVEAL_PERSONAL_DATA, Perm.EDIT_PEOPLE, Perm.HANDLE_TICKETS, Perm.WHISTLE}
 _COMMUNITY = _STAFF_WORK | {Perm.EDIT_NETWORK, Perm.IMPORT_DATA, Perm.VIEW_HEALTH_NOTES}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.RESIDENT: frozenset(),
-    Role.BUILDING_LEADER: frozenset({Perm.VIEW_NETWORK, Perm.VIEW_PEOPLE}),
+    Role.BUILDING_LEADER: frozenset({Perm.VIEW_NETWORK, Perm.VIEW_PEOPLE, Perm.VIEW_TICKETS}),
     Role.GRID_WORKER: frozenset(_STAFF_WORK | {Perm.VIEW_HEALTH_NOTES}),
     Role.GRID_CHIEF: frozenset(_STAFF_WORK | {Perm.VIEW_HEALTH_NOTES}),
     Role.COMMUNITY_STAFF: frozenset(_COMMUNITY),
     Role.COMMUNITY_SECRETARY: frozenset(_COMMUNITY | {Perm.MANAGE_ROLES}),
     Role.SUBDISTRICT_STAFF: frozenset(_STAFF_WORK | {Perm.EDIT_NETWORK, Perm.IMPORT_DATA, Perm.MANAGE_ROLES}),
-    Role.DISTRICT_ADMIN: frozenset(_COMMUNITY | {Perm.MANAGE_ROLES, Perm.VIEW_AUDIT}),
+    Role.DISTRICT_ADMIN: frozenset(_COMMUNITY | {Perm.MANAGE_ROLES, Perm.VIEW_AUDIT, Perm.MANAGE_CATEGORIES}),
     Role.DEPARTMENT_HANDLER: frozenset({Perm.VIEW_NETWORK}),
     Role.PARTNER_STAFF: frozenset({Perm.VIEW_NETWORK}),
     Role.VOLUNTEER: frozenset(),
     Role.WATCHER: frozenset(),
-    Role.AUDITOR: frozenset({Perm.VIEW_NETWORK, Perm.VIEW_AUDIT}),
+    Role.AUDITOR: frozenset({Perm.VIEW_NETWORK, Perm.VIEW_AUDIT, Perm.VIEW_TICKETS}),
 }
 
 # Roles whose holders use the staff web; others (residents, volunteers, watchers) use the

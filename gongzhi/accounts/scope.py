@@ -32,6 +32,9 @@ class Actor:
     user: User | None
     grants: tuple[Grant, ...] = ()
     is_superuser: bool = False
+    # (role, organization id) for roles held on an organization: a department handler acts for
+    # its department wherever a ticket summons it, not only inside the nodes it serves.
+    organization_roles: tuple[tuple[Role, int], ...] = ()
     _paths_by_perm: dict[Perm, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -41,6 +44,9 @@ class Actor:
     @property
     def roles(self) -> frozenset[Role]:
         return frozenset(grant.role for grant in self.grants)
+
+    def organization_ids(self, role: Role | None = None) -> frozenset[int]:
+        return frozenset(org for held, org in self.organization_roles if role is None or held == role)
 
     def paths_for(self, perm: Perm | None = None) -> tuple[str, ...]:
         """Minimal set of subtree roots where the actor holds `perm` (any role if None)."""
@@ -96,13 +102,20 @@ def resolve_actor(user: User | None, *, day: dt.date | None = None) -> Actor:
         .prefetch_related("organization__nodes")
     )
     grants: list[Grant] = []
+    organization_roles: list[tuple[Role, int]] = []
     for assignment in assignments:
         role = Role(assignment.role)
         if assignment.node is not None:
             grants.append(Grant(role, assignment.node.path, assignment.node.pk))
         elif assignment.organization is not None:
+            organization_roles.append((role, assignment.organization.pk))
             grants.extend(Grant(role, node.path, node.pk) for node in assignment.organization.nodes.all())
-    return Actor(user=user, grants=tuple(grants), is_superuser=user.is_superuser)
+    return Actor(
+        user=user,
+        grants=tuple(grants),
+        is_superuser=user.is_superuser,
+        organization_roles=tuple(organization_roles),
+    )
 
 
 def scope_q(actor: Actor, field_name: str, perm: Perm | None = Perm.VIEW_NETWORK) -> Q:

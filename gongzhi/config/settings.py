@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "gongzhi.people",
     "gongzhi.audit",
     "gongzhi.imports",
+    "gongzhi.notifications",
+    "gongzhi.tickets",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +214,12 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(env_str("GONGZHI_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
+
+# --- Tickets -------------------------------------------------------------------------------
+# Days a resident has to rate a resolved ticket before it closes unrated.
+TICKET_RATING_WINDOW_DAYS = env_int("GONGZHI_TICKET_RATING_DAYS", 7)
+# Minutes a summoned department has to report in (报到) after a whistle.
+TICKET_REPORT_IN_MINUTES = env_int("GONGZHI_TICKET_REPORT_IN_MINUTES", 120)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("GONGZHI_IMPORT_MAX_BYTES", 50 * 1024 * 1024)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("audit/", include("gongzhi.audit.urls")),
     path("imports/", include("gongzhi.imports.urls")),
     path("people/", include("gongzhi.people.urls")),
+    path("", include("gongzhi.tickets.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("gongzhi.territory.urls")),
 ]

@@ -13,3 +13,8 @@ def now() -> dt.datetime:
 
 def today() -> dt.date:
     return timezone.localdate()
+
+
+def localtime(value: dt.datetime) -> dt.datetime:
+    """An aware datetime in the interface's time zone (Asia/Shanghai)."""
+    return timezone.localtime(value)

@@ -1,0 +1,71 @@
+"""Checking the answers to a category's extra questions (Open311 attributes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from gongzhi.core.errors import ValidationFailed
+from gongzhi.tickets.models import Category, CategoryQuestion, QuestionType
+
+
+def _one(question: CategoryQuestion, value: Any) -> Any:
+    keys = {str(choice.get("key")) for choice in question.choices}
+    if question.datatype == QuestionType.MULTIPLE:
+        values = value if isinstance(value, list | tuple) else [value]
+        values = [str(v) for v in values if str(v).strip()]
+        if any(v not in keys for v in values):
+            raise ValueError(_("Choose from the listed answers."))
+        return sorted(set(values))
+    text = str(value).strip()
+    if question.datatype == QuestionType.SINGLE:
+        if text not in keys:
+            raise ValueError(_("Choose from the listed answers."))
+        return text
+    if question.datatype == QuestionType.NUMBER:
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(_("Enter a number.")) from None
+        if not number.is_finite() or abs(number) > Decimal("1e9"):
+            raise ValueError(_("Enter a number."))
+        return str(number)
+    if question.datatype == QuestionType.DATETIME:
+        parsed = parse_datetime(text) or (
+            dt.datetime.fromisoformat(text) if len(text) == 10 and text[4] == "-" else None
+        )
+        if parsed is None:
+            raise ValueError(_("Enter a date and time, e.g. 2026-11-20 08:30."))
+        return parsed.isoformat()
+    limit = 200 if question.datatype == QuestionType.STRING else 2000
+    if len(text) > limit:
+        raise ValueError(_("Keep the answer under %(limit)d characters.") % {"limit": limit})
+    return text
+
+
+def answers_clean(category: Category, raw: dict[str, Any]) -> dict[str, Any]:
+    """Validated answers keyed by question code; unknown codes are ignored, missing required ones refused."""
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for question in category.questions.all():
+        value = raw.get(question.code)
+        empty = value is None or value == "" or value == [] or (isinstance(value, str) and not value.strip())
+        if empty:
+            if question.required:
+                errors[question.code] = _("This question must be answered: %(prompt)s") % {
+                    "prompt": question.prompt
+                }
+            continue
+        try:
+            cleaned[question.code] = _one(question, value)
+        except (ValueError, TypeError) as error:
+            errors[question.code] = f"{question.prompt}: {error}"
+    if errors:
+        raise ValidationFailed(
+            _("Some answers are missing or invalid."), code="invalid_answers", extra={"fields": errors}
+        )
+    return cleaned

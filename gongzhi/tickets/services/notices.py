@@ -1,0 +1,73 @@
+"""What a ticket event tells whom: staff inboxes, the resident's SMS, departments' webhooks.
+
+Called inside the transaction of the event; the outbox keys every message by the event's id, so a
+retried write or a second sweep never sends twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.urls import reverse
+
+from gongzhi.accounts.models import User
+from gongzhi.notifications.services import notify
+from gongzhi.tickets.models import Ticket, TicketEvent
+
+
+def _payload(ticket: Ticket, event: TicketEvent) -> dict[str, object]:
+    # No personal data leaves in a webhook: the ticket's number, place, category and state only.
+    return {
+        "event": event.action,
+        "event_id": event.pk,
+        "at": event.at.isoformat(),
+        "ticket": {
+            "number": ticket.number,
+            "category": ticket.category.code,
+            "state": ticket.state,
+            "level": ticket.level,
+            "node": ticket.node.code,
+            "description": ticket.description,
+        },
+    }
+
+
+def notify_staff(
+    ticket: Ticket,
+    event: TicketEvent,
+    *,
+    users: Iterable[User],
+    subject: str,
+    organization_ids: Iterable[int] | None = None,
+) -> None:
+    notify(
+        key=f"ticket-event:{event.pk}:staff",
+        event_type=f"ticket.{event.action}",
+        subject=subject,
+        body=ticket.description[:200],
+        url=reverse("tickets:detail", args=[ticket.number]),
+        users=users,
+        payload=_payload(ticket, event),
+        organization_ids=organization_ids,
+    )
+
+
+def resident_phones(ticket: Ticket) -> list[str]:
+    """The reporter's phone and those of every duplicate merged into the ticket."""
+    phones = [ticket.reporter_phone] if ticket.reporter_phone else []
+    phones += [phone for phone in ticket.merged_tickets.values_list("reporter_phone", flat=True) if phone]
+    return phones
+
+
+def notify_resident(ticket: Ticket, event: TicketEvent, *, text: str) -> None:
+    phones = resident_phones(ticket)
+    if not phones:
+        return
+    notify(
+        key=f"ticket-event:{event.pk}:resident",
+        event_type=f"ticket.{event.action}.resident",
+        subject=text,
+        url=reverse("tickets:follow", args=[ticket.follow_token]),
+        phones=phones,
+        organization_ids=[],
+    )
