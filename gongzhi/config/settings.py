@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "gongzhi.imports",
     "gongzhi.notifications",
     "gongzhi.tickets",
+    "gongzhi.doorplates",
 ]
 
 MIDDLEWARE = [

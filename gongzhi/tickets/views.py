@@ -11,3 +11,7 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
 
 def ticket_follow(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponse(token)
+
+
+def doorplate_home(request: HttpRequest, token: str) -> HttpResponse:
+    return HttpResponse(token)
