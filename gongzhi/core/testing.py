@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import transaction
+
 from gongzhi.accounts.models import Role, RoleAssignment, User
 from gongzhi.accounts.scope import Actor, resolve_actor
 from gongzhi.core import personal
@@ -77,6 +79,7 @@ class SmallTree:
     resident_b: Person
 
 
+@transaction.atomic
 def build_small_tree() -> SmallTree:
     root = superactor()
     district = node_create(actor=root, parent=None, kind=NodeKind.DISTRICT, code="370812", name="兖州区")

@@ -1,0 +1,136 @@
+"""The sweep with a frozen clock: escalation, reminders, closing unrated tickets; idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from gongzhi.tickets.models import EventAction, Ticket
+from gongzhi.tickets.services import handling
+from gongzhi.tickets.services.sweep import SweepResult, tickets_sweep
+from gongzhi.tickets.tests.factories import World, make_world, submit
+from gongzhi.tickets.workflow import Level, TicketState
+
+NOW = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def world(clock) -> World:
+    return make_world()
+
+
+def test_nothing_happens_before_a_deadline(world: World, clock) -> None:
+    ticket = submit(world.tree)
+    clock.shift(dt.timedelta(minutes=59))
+    assert tickets_sweep() == SweepResult()
+    ticket.refresh_from_db()
+    assert ticket.level == Level.GRID and ticket.version == 1
+
+
+def test_an_overdue_response_escalates_to_the_community_once(world: World, clock) -> None:
+    ticket = submit(world.tree)
+    clock.shift(dt.timedelta(minutes=60))
+    assert tickets_sweep().escalated == 1
+    assert tickets_sweep() == SweepResult()  # a second sweep at the same moment changes nothing
+    ticket.refresh_from_db()
+    assert (ticket.level, ticket.owner_node, ticket.reminders) == (Level.COMMUNITY, world.tree.community, 1)
+    assert ticket.response_due_at == NOW + dt.timedelta(minutes=120)
+    event = ticket.events.get(action=EventAction.ESCALATED)
+    assert (event.from_level, event.to_level, event.data["overdue"]) == (
+        Level.GRID,
+        Level.COMMUNITY,
+        "response",
+    )
+
+
+def test_after_a_day_of_outage_a_ticket_escalates_once_not_once_per_missed_hour(world: World, clock) -> None:
+    ticket = submit(world.tree)
+    clock.shift(dt.timedelta(days=1))
+    result = tickets_sweep()
+    assert result.escalated == 1
+    assert tickets_sweep() == SweepResult()
+    ticket.refresh_from_db()
+    assert ticket.level == Level.COMMUNITY
+    assert ticket.events.filter(action=EventAction.ESCALATED).count() == 1
+
+
+def test_escalation_stops_at_the_subdistrict_and_then_counts_reminders(world: World, clock) -> None:
+    ticket = submit(world.tree)
+    for _ in range(4):
+        clock.shift(dt.timedelta(minutes=61))
+        tickets_sweep()
+    ticket.refresh_from_db()
+    assert (ticket.level, ticket.owner_node) == (Level.SUBDISTRICT, world.tree.subdistrict)
+    assert ticket.reminders == 4
+    assert ticket.events.filter(action=EventAction.ESCALATED).count() == 2
+    assert ticket.events.filter(action=EventAction.REMINDED).count() == 2
+
+
+def test_an_overdue_resolution_escalates_but_keeps_the_state(world: World, clock) -> None:
+    ticket = submit(world.tree)
+    handling.ticket_accept(actor=world.actor(world.worker_a), ticket_id=ticket.pk)
+    clock.shift(dt.timedelta(hours=24))
+    assert tickets_sweep().escalated == 1
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.level) == (TicketState.ACCEPTED, Level.COMMUNITY)
+    assert ticket.resolution_due_at == NOW + dt.timedelta(hours=48)
+
+
+def test_a_sweep_that_lost_the_race_changes_nothing(world: World, clock) -> None:
+    ticket = submit(world.tree)
+    clock.shift(dt.timedelta(hours=2))
+    # A worker accepts between the sweep's read and its write: the compare-and-set fails quietly.
+    from gongzhi.tickets.services.sweep import _escalate
+
+    stale_version = ticket.version
+    handling.ticket_accept(actor=world.actor(world.worker_a), ticket_id=ticket.pk)
+    assert _escalate(ticket.pk, stale_version, overdue="response", now=NOW + dt.timedelta(hours=2)) == ""
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.level) == (TicketState.ACCEPTED, Level.GRID)
+
+
+def test_unrated_tickets_close_when_the_rating_window_ends(world: World, clock) -> None:
+    ticket = submit(world.tree)
+    worker = world.actor(world.worker_a)
+    handling.ticket_accept(actor=worker, ticket_id=ticket.pk)
+    handling.ticket_resolve(actor=worker, ticket_id=ticket.pk, note="已处理")
+    clock.shift(dt.timedelta(days=7) - dt.timedelta(seconds=1))
+    assert tickets_sweep().closed == 0
+    clock.shift(dt.timedelta(seconds=1))
+    assert tickets_sweep().closed == 1
+    assert tickets_sweep().closed == 0
+    ticket.refresh_from_db()
+    assert ticket.state == TicketState.CLOSED and ticket.rating == ""
+    assert ticket.events.get(action=EventAction.CLOSED).data == {"unrated": True}
+
+
+def test_a_department_that_does_not_report_in_is_reminded_once(world: World, clock) -> None:
+    ticket = submit(world.tree)
+    staff = world.actor(world.community_staff)
+    handling.ticket_accept(actor=staff, ticket_id=ticket.pk)
+    handling.ticket_whistle(
+        actor=staff, ticket_id=ticket.pk, department_ids=[world.department.pk], note="请到场"
+    )
+    clock.shift(dt.timedelta(minutes=121))
+    assert tickets_sweep().departments_reminded == 1
+    assert tickets_sweep().departments_reminded == 0
+    assert Ticket.objects.get(pk=ticket.pk).events.filter(action=EventAction.REMINDED).count() == 1
+
+
+def test_many_overdue_tickets_each_escalate_once(world: World, clock) -> None:
+    tickets = [submit(world.tree, submit_key=f"k{i}") for i in range(25)]
+    clock.shift(dt.timedelta(hours=1))
+    assert tickets_sweep(batch=10).escalated == 10
+    assert tickets_sweep(batch=100).escalated == 15
+    levels = Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("level", flat=True)
+    assert set(levels) == {Level.COMMUNITY}
