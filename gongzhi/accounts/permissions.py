@@ -21,11 +21,12 @@ class Perm(StrEnum):
     HANDLE_TICKETS = "handle_tickets"  # accept, resolve, reject, merge, enter tickets at their level
     WHISTLE = "whistle"  # summon departments (吹哨) and confirm their work
     MANAGE_CATEGORIES = "manage_categories"  # ticket categories and their deadlines
+    RUN_VOTES = "run_votes"  # prepare, open and close owners' votes; enter paper and proxy ballots
 
 
 _STAFF_READ = {Perm.VIEW_NETWORK, Perm.VIEW_PEOPLE, Perm.VIEW_TICKETS}
 _STAFF_WORK = _STAFF_READ | {Perm.REVEAL_PERSONAL_DATA, Perm.EDIT_PEOPLE, Perm.HANDLE_TICKETS, Perm.WHISTLE}
-_COMMUNITY = _STAFF_WORK | {Perm.EDIT_NETWORK, Perm.IMPORT_DATA, Perm.VIEW_HEALTH_NOTES}
+_COMMUNITY = _STAFF_WORK | {Perm.EDIT_NETWORK, Perm.IMPORT_DATA, Perm.VIEW_HEALTH_NOTES, Perm.RUN_VOTES}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.RESIDENT: frozenset(),

@@ -138,6 +138,8 @@ class Node(MP_Node):
         validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("10000"))],
     )
     is_party_member_household = models.BooleanField(_("party-member household"), default=False)
+    # The developer's unsold or undelivered part: in owners' votes all such parts count as one person.
+    is_developer_unsold = models.BooleanField(_("developer's unsold part"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

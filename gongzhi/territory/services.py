@@ -31,6 +31,7 @@ NODE_ATTRIBUTES = (
     "door_number",
     "floor_area",
     "is_party_member_household",
+    "is_developer_unsold",
 )
 
 
