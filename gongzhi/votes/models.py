@@ -113,6 +113,22 @@ class VotePart(models.Model):
         return f"{self.vote_id}:{self.household_id}"
 
 
+class VoteOwner(models.Model):
+    """Who may vote for which owner key: looked up when an owner casts (one indexed read)."""
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="owners")
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    owner_key = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["vote", "person", "owner_key"], name="vote_owner_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vote_id}:{self.person_id}"
+
+
 class BallotMethod(models.TextChoices):
     IN_PERSON = "in_person", _("In person on a phone")
     PROXY = "proxy", _("By a proxy with an authorization")

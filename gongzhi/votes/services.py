@@ -30,6 +30,7 @@ from gongzhi.votes.models import (
     BallotMethod,
     Matter,
     Vote,
+    VoteOwner,
     VotePart,
     VoteStatus,
     threshold_for,
@@ -150,6 +151,16 @@ def vote_open(*, actor: Actor, vote_id: int) -> Vote:
             )
         )
     VotePart.objects.bulk_create(parts, batch_size=2000)
+    owners = {
+        (person_id, part.owner_key)
+        for part in parts
+        if not part.developer_unsold
+        for person_id in part.person_ids
+    }
+    VoteOwner.objects.bulk_create(
+        [VoteOwner(vote=vote, person_id=person_id, owner_key=key) for person_id, key in sorted(owners)],
+        batch_size=2000,
+    )
     vote.genesis = chain.genesis(vote.pk, vote.question)
     vote.chain_head = vote.genesis
     vote.opened_at = clock.now()
@@ -173,15 +184,13 @@ class CastResult:
 
 
 def _parts_of(vote: Vote, *, person: Person | None, developer: bool) -> list[VotePart]:
-    parts = list(vote.parts.all())
     if developer:
-        mine = [p for p in parts if p.developer_unsold]
-    else:
-        assert person is not None
-        keys = {p.owner_key for p in parts if person.pk in p.person_ids}
-        # All parts of the owner (one choice for all), including co-owned sets under the same key.
-        mine = [p for p in parts if p.owner_key in keys]
-    return mine
+        return list(vote.parts.filter(developer_unsold=True))
+    if person is None:
+        return []
+    # All parts of the owner (one choice for all), including co-owned sets under the same key.
+    keys = VoteOwner.objects.filter(vote=vote, person=person).values("owner_key")
+    return list(vote.parts.filter(owner_key__in=keys, developer_unsold=False).order_by("pk"))
 
 
 @transaction.atomic
@@ -285,12 +294,12 @@ def ballot_cast(
 
 
 def parts_and_counted(vote: Vote) -> tuple[list[Part], list[CountedBallot]]:
-    parts = [
-        Part(id=str(p.pk), area=p.area, owner=p.owner_key, developer_unsold=p.developer_unsold)
-        for p in vote.parts.all()
-    ]
+    # Tuples, not model instances: a 20,000-owner compound loads in a fraction of a second.
+    rows = vote.parts.values_list("pk", "area", "owner_key", "developer_unsold")
+    parts = [Part(str(pk), area, owner, unsold) for pk, area, owner, unsold in rows]
+    choices = {choice.value: choice for choice in Choice}
     counted = [
-        CountedBallot(part=str(part_id), choice=Choice(choice))
+        CountedBallot(str(part_id), choices[choice])
         for part_id, choice in vote.ballots.filter(superseded_by__isnull=True).values_list(
             "part_id", "choice"
         )
