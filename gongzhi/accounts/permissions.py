@@ -21,11 +21,20 @@ class Perm(StrEnum):
     HANDLE_TICKETS = "handle_tickets"  # accept, resolve, reject, merge, enter tickets at their level
     WHISTLE = "whistle"  # summon departments (吹哨) and confirm their work
     MANAGE_CATEGORIES = "manage_categories"  # ticket categories and their deadlines
+    RUN_SURVEYS = "run_surveys"  # prepare and run opinion surveys; enter paper answers
+    RUN_MEETINGS = "run_meetings"  # convene meetings, sign in attendees, record minutes and resolutions
     RUN_VOTES = "run_votes"  # prepare, open and close owners' votes; enter paper and proxy ballots
 
 
 _STAFF_READ = {Perm.VIEW_NETWORK, Perm.VIEW_PEOPLE, Perm.VIEW_TICKETS}
-_STAFF_WORK = _STAFF_READ | {Perm.REVEAL_PERSONAL_DATA, Perm.EDIT_PEOPLE, Perm.HANDLE_TICKETS, Perm.WHISTLE}
+_STAFF_WORK = _STAFF_READ | {
+    Perm.REVEAL_PERSONAL_DATA,
+    Perm.EDIT_PEOPLE,
+    Perm.HANDLE_TICKETS,
+    Perm.WHISTLE,
+    Perm.RUN_SURVEYS,
+    Perm.RUN_MEETINGS,
+}
 _COMMUNITY = _STAFF_WORK | {Perm.EDIT_NETWORK, Perm.IMPORT_DATA, Perm.VIEW_HEALTH_NOTES, Perm.RUN_VOTES}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
