@@ -151,14 +151,14 @@ def vote_open(*, actor: Actor, vote_id: int) -> Vote:
             )
         )
     VotePart.objects.bulk_create(parts, batch_size=2000)
-    owners = {
+    voters = {
         (person_id, part.owner_key)
         for part in parts
         if not part.developer_unsold
         for person_id in part.person_ids
     }
     VoteOwner.objects.bulk_create(
-        [VoteOwner(vote=vote, person_id=person_id, owner_key=key) for person_id, key in sorted(owners)],
+        [VoteOwner(vote=vote, person_id=person_id, owner_key=key) for person_id, key in sorted(voters)],
         batch_size=2000,
     )
     vote.genesis = chain.genesis(vote.pk, vote.question)
