@@ -1,0 +1,147 @@
+"""Reads of meetings and projects, scoped; the ICS feed; the figures communities report upward."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+
+from gongzhi.accounts.permissions import Perm
+from gongzhi.accounts.scope import Actor, scope_q
+from gongzhi.core.errors import NotFound
+from gongzhi.meetings.models import AgendaItem, Meeting, MeetingStatus, Project, ProjectStatus
+from gongzhi.territory.models import Node, subtree_q
+
+
+def meeting_list(*, actor: Actor, node: Node | None = None) -> QuerySet[Meeting]:
+    meetings = Meeting.objects.all()
+    if node is not None:
+        meetings = meetings.filter(subtree_q("node__path", node.path))
+    return (
+        meetings.filter(scope_q(actor, "node__path", Perm.VIEW_NETWORK))
+        .select_related("node", "kind", "convener")
+        .order_by("-starts_at", "-pk")
+    )
+
+
+def meeting_get(*, actor: Actor, meeting_id: int) -> Meeting:
+    meeting = (
+        meeting_list(actor=actor)
+        .prefetch_related(
+            "agenda__tickets",
+            "invitees__organization",
+            "invitees__person",
+            "attendances",
+            "resolutions__project",
+        )
+        .filter(pk=meeting_id)
+        .first()
+    )
+    if meeting is None:
+        raise NotFound()
+    return meeting
+
+
+def project_list(*, actor: Actor, node: Node | None = None) -> QuerySet[Project]:
+    projects = Project.objects.all()
+    if node is not None:
+        projects = projects.filter(subtree_q("node__path", node.path))
+    return projects.filter(scope_q(actor, "node__path", Perm.VIEW_NETWORK)).select_related("node", "owner")
+
+
+def public_projects(*, community: Node) -> QuerySet[Project]:
+    """A community's public project list (三公开): no login, no personal data."""
+    return (
+        Project.objects.filter(subtree_q("node__path", community.path), is_public=True)
+        .exclude(status=ProjectStatus.CANCELLED)
+        .select_related("owner")
+        .prefetch_related("milestones", "funding", "photos")
+        .order_by("status", "deadline")
+    )
+
+
+@dataclass
+class MeetingFigures:
+    held_by_kind: dict[str, int] = field(default_factory=dict)
+    meetings_held: int = 0
+    residents_taking_part: int = 0
+    matters_raised: int = 0
+    matters_resolved: int = 0
+    matters_open: int = 0
+
+
+def meeting_figures(*, actor: Actor, node: Node, start: dt.datetime, end: dt.datetime) -> MeetingFigures:
+    """Meetings held by kind, residents taking part, matters raised, resolved and still open, in [start, end)."""
+    actor.ensure_can(Perm.VIEW_NETWORK, node.path)
+    held = Meeting.objects.filter(
+        subtree_q("node__path", node.path), status=MeetingStatus.HELD, starts_at__gte=start, starts_at__lt=end
+    )
+    by_kind = Counter(
+        dict(held.values_list("kind__name").annotate(n=Count("pk")).values_list("kind__name", "n"))
+    )
+    resolutions = Project.objects.filter(resolution__meeting__in=held)
+    return MeetingFigures(
+        held_by_kind=dict(by_kind),
+        meetings_held=sum(by_kind.values()),
+        residents_taking_part=sum(held.values_list("residents_attending", flat=True)),
+        matters_raised=AgendaItem.objects.filter(meeting__in=held).count(),
+        matters_resolved=resolutions.filter(status=ProjectStatus.DONE).count(),
+        matters_open=resolutions.filter(
+            Q(status=ProjectStatus.PLANNED) | Q(status=ProjectStatus.UNDER_WAY)
+        ).count(),
+    )
+
+
+def _ics_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _ics_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def ics_feed(*, actor: Actor, host: str, now: dt.datetime) -> str:
+    """RFC 5545 calendar of the meetings in the actor's scope, from 30 days ago on (lines folded at 75 octets)."""
+    meetings = (
+        meeting_list(actor=actor)
+        .filter(starts_at__gte=now - dt.timedelta(days=30))
+        .exclude(status=MeetingStatus.CANCELLED)[:500]
+    )
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Gongzhi//Meetings//ZH",
+        "CALSCALE:GREGORIAN",
+        "X-WR-CALNAME:共治 · 议事日程",
+    ]
+    for meeting in meetings:
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:meeting-{meeting.pk}@{host}",
+            f"DTSTAMP:{_ics_time(now)}",
+            f"DTSTART:{_ics_time(meeting.starts_at)}",
+            f"DTEND:{_ics_time(meeting.ends_at)}",
+            f"SUMMARY:{_ics_text(f'{meeting.kind.name}：{meeting.title}')}",
+            f"LOCATION:{_ics_text(meeting.place)}",
+            f"DESCRIPTION:{_ics_text(meeting.node.name)}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+
+
+def _fold(line: str) -> str:
+    encoded = line.encode()
+    if len(encoded) <= 75:
+        return line
+    parts, current = [], b""
+    for char in line:
+        piece = char.encode()
+        if len(current) + len(piece) > (75 if not parts else 74):
+            parts.append(current.decode())
+            current = b""
+        current += piece
+    parts.append(current.decode())
+    return "\r\n ".join(parts)
