@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
 
 from gongzhi.config.huey import huey
 
 
-@huey.db_periodic_task(crontab(minute="*"))
+@db_periodic_task(crontab(minute="*"))
 @huey.lock_task("votes-close-due")
 def close_due_votes() -> int:
     from gongzhi.votes.services import votes_close_due

@@ -51,8 +51,8 @@ def test_a_ticket_goes_to_the_grid_of_its_address_with_its_deadlines(world: Worl
 
 
 def test_a_category_handled_by_the_community_starts_there(world: World) -> None:
-    make_category("parking", name="停车", default_level=Level.COMMUNITY)
-    ticket = submit(world.tree, category="parking")
+    make_category("test-parking", name="停车", default_level=Level.COMMUNITY)
+    ticket = submit(world.tree, category="test-parking")
     assert (ticket.level, ticket.owner_node) == (Level.COMMUNITY, world.tree.community)
 
 

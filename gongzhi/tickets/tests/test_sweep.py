@@ -134,3 +134,14 @@ def test_many_overdue_tickets_each_escalate_once(world: World, clock) -> None:
     assert tickets_sweep(batch=100).escalated == 15
     levels = Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("level", flat=True)
     assert set(levels) == {Level.COMMUNITY}
+
+
+def test_the_periodic_task_wraps_the_sweep(world: World, clock) -> None:
+    from huey.contrib.djhuey import HUEY
+
+    from gongzhi.tickets.tasks import sweep_tickets
+
+    submit(world.tree)
+    clock.shift(dt.timedelta(hours=1))
+    assert sweep_tickets.task_class in HUEY._registry._periodic_tasks
+    assert sweep_tickets.call_local()["escalated"] == 1

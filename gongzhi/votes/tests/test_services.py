@@ -224,3 +224,11 @@ def test_a_changed_ballot_breaks_the_chain(world: Compound, clock) -> None:
     record = vote_record(vote)
     del record["ballots"][0]
     assert not verify_record(record).ok
+
+
+def test_the_periodic_task_closes_due_votes(world: Compound, clock) -> None:
+    from gongzhi.votes.tasks import close_due_votes
+
+    open_vote(world)
+    clock.move_to(CLOSES)
+    assert close_due_votes.call_local() == 1
