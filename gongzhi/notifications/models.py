@@ -85,6 +85,14 @@ class Notification(models.Model):
             models.Index(fields=["next_attempt_at"], name="notification_due", condition=Q(status="pending")),
             # A user's inbox, newest first.
             models.Index(fields=["user", "-created_at"], name="notification_inbox"),
+            # The unread badge in the nav of every staff page: one count on a small index.
+            models.Index(
+                fields=["user"],
+                name="notification_unread",
+                condition=Q(channel="inbox", read_at__isnull=True),
+            ),
+            # The failures page for admins: dead rows, newest first.
+            models.Index(fields=["-created_at"], name="notification_dead", condition=Q(status="dead")),
         ]
         constraints = [
             models.CheckConstraint(
@@ -97,3 +105,9 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.subject}"
+
+    @property
+    def masked_phone(self) -> str:
+        from gongzhi.core.personal import mask_phone
+
+        return mask_phone(self.phone)

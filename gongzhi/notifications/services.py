@@ -8,13 +8,19 @@ from typing import Any
 from django.db import transaction
 
 from gongzhi.accounts.models import User
+from gongzhi.accounts.scope import Actor
+from gongzhi.audit.models import AuditAction
+from gongzhi.audit.services import audit_record
 from gongzhi.core import clock
+from gongzhi.core.errors import PermissionDenied
+from gongzhi.core.personal import lookup_hash
 from gongzhi.notifications.models import (
     DeliveryStatus,
     Notification,
     NotificationChannel,
     WebhookEndpoint,
 )
+from gongzhi.notifications.selectors import can_view_failures, inbox_get, unread_for
 
 
 def notify(
@@ -32,8 +38,10 @@ def notify(
     """Queue one message per recipient and channel; `key` names the event (e.g. "ticket:12:event:345").
 
     Staff users get an inbox row, phones an SMS, and, when a `payload` is given, every active webhook
-    endpoint hearing `event_type` (of the given organizations, or global ones) a signed POST. Returns rows queued;
-    rows already queued under the same key are left alone, so calling twice sends once.
+    endpoint hearing `event_type` (of the given organizations, or global ones) a signed POST. Returns the
+    number of rows queued now; rows already queued under the same key are left alone, so calling twice
+    sends once. A rolled-back transaction takes its rows with it: nothing is sent for a change that
+    did not happen.
     """
     now = clock.now()
     rows: list[Notification] = []
@@ -53,7 +61,8 @@ def notify(
             Notification(
                 channel=NotificationChannel.SMS,
                 phone=phone,
-                dedupe_key=f"{key}:sms:{phone}",
+                # A keyed hash, not the number: keys are shown in the admin and logs.
+                dedupe_key=f"{key}:sms:{lookup_hash(phone)[:32]}",
                 next_attempt_at=now,
                 **common,
             )
@@ -81,9 +90,23 @@ def notify(
             )
     if not rows:
         return 0
-    created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    # bulk_create(ignore_conflicts=True) hands back every object, inserted or skipped, so count the
+    # keys that are new. (Under a race with another writer of the same key the database still keeps
+    # one row; only this count could then be one too high.)
+    keys = [row.dedupe_key for row in rows]
+    existing = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    fresh = [row for row in rows if row.dedupe_key not in existing]
+    if not fresh:
+        return 0
+    Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+    _kick_after_commit()
+    return len(fresh)
+
+
+def _kick_after_commit() -> None:
+    # One kick per call: a kick that finds nothing due costs one indexed query, and the
+    # per-minute periodic task catches up if a kick is lost with a crashed queue.
     transaction.on_commit(_kick_delivery)
-    return len(created)
 
 
 def _kick_delivery() -> None:
@@ -94,3 +117,49 @@ def _kick_delivery() -> None:
 
 def notifications_pending_count() -> int:
     return Notification.objects.filter(status=DeliveryStatus.PENDING).count()
+
+
+@transaction.atomic
+def notification_mark_read(*, actor: Actor, notification_id: int) -> Notification:
+    """Mark one of the actor's own inbox rows read (404 for anyone else's). Reading twice is fine."""
+    notification = inbox_get(actor=actor, notification_id=notification_id)
+    if notification.read_at is None:
+        notification.read_at = clock.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=notification.read_at
+        )
+    return notification
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, actor: Actor) -> int:
+    return unread_for(actor).update(read_at=clock.now())
+
+
+@transaction.atomic
+def notifications_retry(*, actor: Actor, notification_ids: Iterable[int] | None = None) -> int:
+    """Give dead rows a fresh round of attempts, due now (all of them when no ids are given).
+
+    Superusers and district admins only; the retry is audited and kicks the worker after commit.
+    """
+    if not can_view_failures(actor):
+        raise PermissionDenied()
+    rows = Notification.objects.filter(status=DeliveryStatus.DEAD)
+    if notification_ids is not None:
+        rows = rows.filter(pk__in=list(notification_ids))
+    ids = list(rows.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    # Resetting `attempts` is safe: no worker holds a dead row (the last one set it dead).
+    count = Notification.objects.filter(pk__in=ids, status=DeliveryStatus.DEAD).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=clock.now()
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target_type="notifications.notification",
+        target_repr=f"retry {count} notification(s)",
+        changes={"retried": ids[:100]},
+    )
+    _kick_after_commit()
+    return count
