@@ -4,6 +4,8 @@ gongzhi run        migrate, load the demo when empty, serve web + worker (local 
 gongzhi web        gunicorn web process          gongzhi worker   huey worker
 gongzhi migrate    apply migrations              gongzhi demo     build the demo district
 gongzhi import     import an xlsx file           gongzhi keys     print new encryption keys
+gongzhi open311-key NAME [--organization CODE]   issue an Open311 API key (printed on the last line)
+gongzhi vote-verify FILE                         check a closed vote's published record offline
 gongzhi manage ... any Django management command
 """
 
@@ -130,6 +132,11 @@ def cmd_import(argv: list[str]) -> int:
     return 0
 
 
+def cmd_open311_key(argv: list[str]) -> int:
+    _manage("open311_key", *argv)
+    return 0
+
+
 def cmd_keys(argv: list[str]) -> int:
     import secrets
 
@@ -138,6 +145,43 @@ def cmd_keys(argv: list[str]) -> int:
     print(f"GONGZHI_SECRET_KEY={secrets.token_urlsafe(50)}")
     print(f"GONGZHI_FIELD_KEYS={Fernet.generate_key().decode()}")
     print(f"GONGZHI_LOOKUP_KEY={secrets.token_urlsafe(32)}")
+    return 0
+
+
+def cmd_vote_verify(argv: list[str]) -> int:
+    """Recompute a vote's tally and ballot chain from its record file alone (no database, no server)."""
+    import json
+
+    from gongzhi.votes.record import verify_record
+
+    if len(argv) != 1:
+        print("usage: gongzhi vote-verify FILE", file=sys.stderr)
+        return 2
+    try:
+        record = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"gongzhi: cannot read {argv[0]}: {error}", file=sys.stderr)
+        return 1
+    verification = verify_record(record if isinstance(record, dict) else {})
+    if not verification.ok:
+        print("NOT VERIFIED")
+        for problem in verification.problems:
+            print(f"  - {problem}")
+        return 1
+    figures = verification.recomputed
+    vote = record["vote"]
+    print(f"VERIFIED: vote {vote['id']} “{vote['question']}”")
+    print(f"  ballots chain: {len(record['ballots'])} counted, {len(record.get('superseded', []))} replaced")
+    print(
+        f"  area: {figures['participating_area']} of {figures['total_area']} m² took part, {figures['for_area']} for"
+    )
+    print(
+        f"  headcount: {figures['participating_headcount']} of {figures['total_headcount']} took part, "
+        f"{figures['for_headcount']} for"
+    )
+    print(
+        f"  quorum met: {'yes' if figures['quorum_met'] else 'no'}; passed: {'yes' if figures['passed'] else 'no'}"
+    )
     return 0
 
 
@@ -157,6 +201,8 @@ COMMANDS = {
     "demo": cmd_demo,
     "import": cmd_import,
     "keys": cmd_keys,
+    "open311-key": cmd_open311_key,
+    "vote-verify": cmd_vote_verify,
     "manage": cmd_manage,
 }
 

@@ -98,10 +98,14 @@ def _mount_routers() -> None:
     from gongzhi.accounts.api import router as accounts_router
     from gongzhi.people.api import router as people_router
     from gongzhi.territory.api import router as territory_router
+    from gongzhi.tickets.api import router as tickets_router
+    from gongzhi.votes.api import router as votes_router
 
     api.add_router("", accounts_router)
     api.add_router("", territory_router)
     api.add_router("", people_router)
+    api.add_router("", tickets_router)
+    api.add_router("", votes_router)
 
 
 _mount_routers()

@@ -56,11 +56,17 @@ INSTALLED_APPS = [
     "gongzhi.notifications",
     "gongzhi.tickets",
     "gongzhi.doorplates",
+    "gongzhi.votes",
+    "gongzhi.surveys",
+    "gongzhi.meetings",
+    "gongzhi.open311",
+    "gongzhi.phones",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "gongzhi.core.middleware.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -87,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "gongzhi.core.context_processors.gongzhi",
+                "gongzhi.notifications.context_processors.inbox",
             ],
         },
     },
@@ -158,8 +165,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Per-address request limits on public endpoints ("N/second|minute|hour|day").
 RATE_LIMITS = {
+    # Public pages and records readable without logging in (vote records, community boards), per address.
+    "public_read": env_str("GONGZHI_RATE_LIMIT_PUBLIC_READ", "120/minute"),
     "api_token": env_str("GONGZHI_RATE_LIMIT_API_TOKEN", "20/minute"),
     "login": env_str("GONGZHI_RATE_LIMIT_LOGIN", "20/minute"),
+    # Open311: service requests posted per API key; GET calls per client address.
+    "open311_post": env_str("GONGZHI_RATE_LIMIT_OPEN311_POST", "60/minute"),
+    "open311_get": env_str("GONGZHI_RATE_LIMIT_OPEN311_GET", "300/minute"),
+    # One-time phone codes: sent per phone, sent per address, and checks per address.
+    "phone_code": env_str("GONGZHI_RATE_LIMIT_PHONE_CODE", "5/hour"),
+    "phone_code_ip": env_str("GONGZHI_RATE_LIMIT_PHONE_CODE_IP", "30/hour"),
+    "phone_verify_ip": env_str("GONGZHI_RATE_LIMIT_PHONE_VERIFY_IP", "60/hour"),
 }
 LOGIN_FAILURE_LIMIT = env_int("GONGZHI_LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_MINUTES = env_int("GONGZHI_LOGIN_LOCKOUT_MINUTES", 15)
@@ -221,9 +237,30 @@ MEDIA_URL = "/media/"
 TICKET_RATING_WINDOW_DAYS = env_int("GONGZHI_TICKET_RATING_DAYS", 7)
 # Minutes a summoned department has to report in (报到) after a whistle.
 TICKET_REPORT_IN_MINUTES = env_int("GONGZHI_TICKET_REPORT_IN_MINUTES", 120)
+# The site's public address (scheme and host), printed in the QR codes of the doorplates.
+SITE_URL = env_str("GONGZHI_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("GONGZHI_SITE_URL must start with http:// or https://")
+# Open311 jurisdiction_id values this endpoint answers to; empty accepts any (one jurisdiction).
+OPEN311_JURISDICTIONS = env_list("GONGZHI_OPEN311_JURISDICTIONS", [])
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("GONGZHI_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+
+# --- Notifications -------------------------------------------------------------------------
+# The SMS gateway class (dotted path). The default writes messages to the log (development);
+# gongzhi.notifications.sms.HttpGateway posts JSON to GONGZHI_SMS_URL with GONGZHI_SMS_TOKEN.
+SMS_BACKEND = env_str("GONGZHI_SMS_BACKEND", "gongzhi.notifications.sms.LogGateway")
+SMS_URL = env_str("GONGZHI_SMS_URL")
+SMS_TOKEN = env_secret("GONGZHI_SMS_TOKEN")
+# Delivery attempts per message before it is marked dead; retries wait 1, 2, 4 … minutes (capped).
+NOTIFY_MAX_ATTEMPTS = env_int("GONGZHI_NOTIFY_MAX_ATTEMPTS", 8)
+NOTIFY_BACKOFF_SECONDS = env_int("GONGZHI_NOTIFY_BACKOFF_SECONDS", 60)
+NOTIFY_BACKOFF_MAX_SECONDS = env_int("GONGZHI_NOTIFY_BACKOFF_MAX_SECONDS", 3600)
+if NOTIFY_MAX_ATTEMPTS < 1 or NOTIFY_BACKOFF_SECONDS < 10:
+    raise ImproperlyConfigured(
+        "GONGZHI_NOTIFY_MAX_ATTEMPTS must be at least 1 and GONGZHI_NOTIFY_BACKOFF_SECONDS at least 10."
+    )
 
 # --- Security ----------------------------------------------------------------------------
 _https = env_bool("GONGZHI_HTTPS", not DEBUG)

@@ -20,8 +20,9 @@ class ErrorOut(Schema):
 
 
 # Declared on every authenticated operation so the spec documents the error answers.
-AUTH_ERRORS: dict[int | str, Any] = {401: ErrorOut}
-SCOPED_ERRORS: dict[int | str, Any] = {401: ErrorOut, 404: ErrorOut}
+# 400: a body that is not JSON or carries a NUL; 422: input that fails the schema (ninja answers it).
+AUTH_ERRORS: dict[int | str, Any] = {400: ErrorOut, 401: ErrorOut, 422: ErrorOut}
+SCOPED_ERRORS: dict[int | str, Any] = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 class PageParams(Schema):

@@ -29,7 +29,10 @@ def request_actor(request: HttpRequest) -> Actor:
 
 
 def is_staff_actor(actor: Actor) -> bool:
-    return actor.is_superuser or bool(actor.roles & STAFF_ROLES)
+    """A superuser, or someone holding a staff role on a node or an organization (a department handler
+    whose department serves no node is still staff: tickets summon the department itself)."""
+    held = actor.roles | {role for role, _organization in actor.organization_roles}
+    return actor.is_superuser or bool(held & STAFF_ROLES)
 
 
 def application_error_response(request: HttpRequest, error: ApplicationError) -> HttpResponse:

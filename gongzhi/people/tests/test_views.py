@@ -80,8 +80,8 @@ def test_search_page_query_count_does_not_grow_with_results(
 ) -> None:
     _login(client, Role.COMMUNITY_SECRETARY, tree.community)
     url = reverse("people:search")
-    # session, user, role assignments, count, people, tags (prefetch), address nodes
-    with django_assert_num_queries(7):
+    # session, user, role assignments, unread inbox badge, count, people, tags (prefetch), address nodes
+    with django_assert_num_queries(8):
         client.get(url)
     root = superactor()
     for serial in range(10, 20):
@@ -91,7 +91,7 @@ def test_search_page_query_count_does_not_grow_with_results(
             relation="family",
             data=PersonData(name=f"王{serial}", phone=f"139000000{serial}", id_number=make_id_number(serial)),
         )
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         html = client.get(url).content.decode()
     assert html.count("people/") >= 12
 
