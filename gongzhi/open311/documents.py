@@ -116,9 +116,10 @@ def service_definition(category: Category) -> dict[str, Any]:
 
 
 def posted(ticket: Ticket, submission: Open311Submission) -> dict[str, Any]:
+    # The id is assigned at once, so no token: the specification says a token "should not be
+    # returned if service_request_id is returned" (tokens/{token} still answers for the follow token).
     return {
         "service_request_id": ticket.number,
-        "token": ticket.follow_token,
         "service_notice": service_notice(ticket.category),
         "account_id": _or_none(submission.account_id),
     }
