@@ -279,3 +279,21 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} calendar"
+
+
+class ProjectRating(models.Model):
+    """A resident's satisfaction with a finished project, once per phone: the public project page
+    dedupes by the phone's keyed hash (personal.lookup_hash), never storing the number itself."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="ratings")
+    phone_hash = models.CharField(max_length=64)
+    satisfied = models.BooleanField()
+    rated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "phone_hash"], name="project_rating_once_per_phone")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: {'+' if self.satisfied else '-'}"

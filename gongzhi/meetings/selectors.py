@@ -6,7 +6,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor, scope_q
@@ -58,7 +58,15 @@ def public_projects(*, community: Node) -> QuerySet[Project]:
         .exclude(status=ProjectStatus.CANCELLED)
         .select_related("owner")
         .prefetch_related("milestones", "funding", "photos")
-        .order_by("status", "deadline")
+        .annotate(
+            stage=Case(
+                When(status=ProjectStatus.UNDER_WAY, then=Value(0)),
+                When(status=ProjectStatus.PLANNED, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("stage", "deadline", "pk")
     )
 
 

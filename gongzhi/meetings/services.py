@@ -40,7 +40,7 @@ from gongzhi.meetings.models import (
 )
 from gongzhi.notifications.services import notify
 from gongzhi.people.models import Person
-from gongzhi.territory.models import Node, Organization
+from gongzhi.territory.models import Node, Organization, subtree_q
 from gongzhi.tickets.models import Ticket
 
 MINUTES_TAGS = {
@@ -143,7 +143,13 @@ def invited_users(meeting: Meeting) -> list[User]:
         meeting.invitees.filter(organization__isnull=False).values_list("organization_id", flat=True)
     )
     assignments = RoleAssignment.objects.active_on(clock.today())
-    user_ids = set(assignments.filter(node=meeting.node, role__in=roles).values_list("user_id", flat=True))
+    # A role invited to a community meeting reaches everyone holding it inside the community
+    # (building leaders hold theirs on buildings).
+    user_ids = set(
+        assignments.filter(subtree_q("node__path", meeting.node.path), role__in=roles).values_list(
+            "user_id", flat=True
+        )
+    )
     user_ids |= set(assignments.filter(organization_id__in=organizations).values_list("user_id", flat=True))
     user_ids |= set(
         User.objects.filter(
