@@ -16,8 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from gongzhi.accounts.models import Role, RoleAssignment, User
 from gongzhi.audit.models import AuditAction
 from gongzhi.audit.services import audit_record
+from gongzhi.core import clock
 from gongzhi.core.demo import data
 from gongzhi.core.demo.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD
+from gongzhi.core.demo.deliberation import demo_deliberation_write
 from gongzhi.core.demo.plan import (
     AreaPlan,
     CompoundPlan,
@@ -26,6 +28,7 @@ from gongzhi.core.demo.plan import (
     PlanCounts,
     demo_plan,
 )
+from gongzhi.core.demo.tickets import TICKETS_PER_YEAR, demo_tickets_write
 from gongzhi.core.errors import ApplicationError
 from gongzhi.people.models import PartyMember, Person, Residency, Tag
 from gongzhi.people.services import PersonData, person_prepare
@@ -54,6 +57,7 @@ class DemoSummary:
     organizations: int
     users: int
     seconds: float
+    tickets: int = 0
 
 
 def demo_allowed() -> bool:
@@ -61,8 +65,9 @@ def demo_allowed() -> bool:
     return bool(settings.DEBUG or getattr(settings, "DEMO_MODE", False))
 
 
-def demo_build(*, scale: float = 1.0) -> DemoSummary:
-    """Build the demo district 兖州区 on an empty database; refuse anywhere else."""
+def demo_build(*, scale: float = 1.0, tickets: int | None = None) -> DemoSummary:
+    """Build the demo district 兖州区 on an empty database; refuse anywhere else.
+    `tickets`: how many tickets of the past year (default 100,000 × scale)."""
     if not demo_allowed():
         raise DemoRefused(
             _("The demo district is built only with GONGZHI_DEBUG=1 or GONGZHI_DEMO=1, never in production.")
@@ -76,6 +81,16 @@ def demo_build(*, scale: float = 1.0) -> DemoSummary:
         plan = demo_plan(scale=scale)
         writer = _Writer(plan)
         writer.write()
+        ticket_counts = demo_tickets_write(
+            plan=plan,
+            nodes=writer.nodes,
+            organizations=writer.organizations,
+            count=round(TICKETS_PER_YEAR * scale) if tickets is None else tickets,
+            now=clock.now(),
+        )
+        demo_deliberation_write(
+            plan=plan, nodes=writer.nodes, organizations=writer.organizations, now=clock.now()
+        )
         nodes = stats_rebuild()
         audit_record(
             actor=None,
@@ -83,7 +98,7 @@ def demo_build(*, scale: float = 1.0) -> DemoSummary:
             target=writer.district,
             node_path=writer.district.path,
             reason="demo",
-            changes={"demo": asdict(plan.counts()), "scale": scale},
+            changes={"demo": asdict(plan.counts()), "scale": scale, "tickets": asdict(ticket_counts)},
         )
     return DemoSummary(
         counts=plan.counts(),
@@ -91,6 +106,7 @@ def demo_build(*, scale: float = 1.0) -> DemoSummary:
         organizations=Organization.objects.count(),
         users=User.objects.count(),
         seconds=time.perf_counter() - started,
+        tickets=ticket_counts.tickets,
     )
 
 

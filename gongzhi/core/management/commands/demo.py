@@ -21,12 +21,20 @@ class Command(BaseCommand):
             default=1.0,
             help="Fraction (0–1] of the 6,000 households and 15,000 residents to build; places stay whole.",
         )
+        parser.add_argument(
+            "--tickets",
+            type=int,
+            default=None,
+            help="Tickets of the past year to build (default 100,000 × scale).",
+        )
 
-    def handle(self, *args: Any, scale: float, **options: Any) -> None:
+    def handle(self, *args: Any, scale: float, tickets: int | None, **options: Any) -> None:
         if not 0 < scale <= 1:
             raise CommandError(_("--scale must be greater than 0 and at most 1."))
+        if tickets is not None and not 0 <= tickets <= 1_000_000:
+            raise CommandError(_("--tickets must be between 0 and 1,000,000."))
         try:
-            summary = demo_build(scale=scale)
+            summary = demo_build(scale=scale, tickets=tickets)
         except DemoRefused as exc:
             raise CommandError(str(exc.message)) from exc
         counts = summary.counts
@@ -36,7 +44,8 @@ class Command(BaseCommand):
                 "%(communities)d communities, %(grids)d grids, %(compounds)d compounds, "
                 "%(buildings)d buildings, %(entrances)d entrances, %(households)d households, "
                 "%(residents)d residents, %(party_members)d party members, "
-                "%(building_leaders)d building leaders, %(organizations)d organizations."
+                "%(building_leaders)d building leaders, %(organizations)d organizations, "
+                "%(tickets)d tickets of the past year."
             )
             % {
                 "seconds": summary.seconds,
@@ -51,5 +60,6 @@ class Command(BaseCommand):
                 "party_members": counts.party_members,
                 "building_leaders": counts.building_leaders,
                 "organizations": summary.organizations,
+                "tickets": summary.tickets,
             }
         )
