@@ -1,18 +1,32 @@
 """Personal data: validation, masking, encryption at rest and keyed look-up hashes.
 
 PIPL treats ID numbers as sensitive personal information: they are stored only encrypted
-(Fernet, keys from the environment, rotatable) beside an HMAC for exact look-up, and shown
-masked everywhere unless a permitted user reveals them with a reason (audited).
+(keys from the environment, rotatable) beside an HMAC for exact look-up, and shown masked
+everywhere unless a permitted user reveals them with a reason (audited).
+
+Stored tokens come in two formats, both read with every configured key (rotation: the first
+key encrypts, the others still decrypt):
+
+- `v2:<base64url(nonce ‖ ciphertext ‖ tag)>`, written now: AES-256-GCM with a random 96-bit
+  nonce, under a key derived (HMAC-SHA256) from each configured Fernet key. About five times
+  cheaper than Fernet and half as long, which matters for imports of millions of residents.
+- Fernet tokens (`gAAAA…`), written before: still decrypted, never written again.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 import hashlib
 import hmac
+import os
 import re
 from functools import lru_cache
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -23,11 +37,13 @@ _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_PHONE_NOISE = re.compile(r"[\s()]")
+_DIGITS = {str(digit): digit for digit in range(10)}
 
 
 def normalize_phone(raw: str) -> str:
     """Strip spaces, dashes in mobiles and a +86 prefix; keep landline dashes."""
-    value = re.sub(r"[\s()]", "", raw or "")
+    value = _PHONE_NOISE.sub("", raw or "")
     if value.startswith("+86"):
         value = value[3:]
     elif value.startswith("0086"):
@@ -37,6 +53,8 @@ def normalize_phone(raw: str) -> str:
 
 
 def validate_phone(raw: str) -> str:
+    if raw and _MOBILE.fullmatch(raw):  # the common case, already in normal form
+        return raw
     value = normalize_phone(raw)
     if not (_MOBILE.match(value) or _LANDLINE.match(value)):
         raise ValidationError(
@@ -48,7 +66,13 @@ def validate_phone(raw: str) -> str:
 
 
 def id_check_digit(first17: str) -> str:
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True))
+    if len(first17) != 17:
+        raise ValueError("an ID number's check digit follows 17 digits")
+    digits = _DIGITS
+    try:
+        total = sum([digits[digit] * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True)])
+    except KeyError:  # other Unicode digits (\d matches them): the slow way, int() reads them
+        total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11]
 
 
@@ -64,8 +88,6 @@ def validate_id_number(raw: str) -> str:
             _("An ID number has 17 digits followed by a digit or X."), code="invalid_id_shape"
         )
     year, month, day = int(value[6:10]), int(value[10:12]), int(value[12:14])
-    import datetime as dt
-
     try:
         born = dt.date(year, month, day)
     except ValueError as exc:
@@ -95,31 +117,73 @@ def mask_id_number(id_number: str) -> str:
     return f"{id_number[:3]}{'*' * (len(id_number) - 4)}{id_number[-1]}"
 
 
+_TOKEN_V2 = "v2:"
+_NONCE_BYTES = 12
+_AES_GCM_LABEL = b"gongzhi.personal.aes-256-gcm.v2"
+
+
 @lru_cache(maxsize=4)
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key.encode()) for key in keys])
 
 
+@lru_cache(maxsize=4)
+def _aead(keys: tuple[str, ...]) -> tuple[AESGCM, ...]:
+    """One AES-256-GCM cipher per configured key, the encrypting one first."""
+    if not keys:
+        raise ValueError("no field encryption key is configured")
+    ciphers = []
+    for key in keys:
+        Fernet(key.encode())  # the same check of the configured keys as before
+        secret = base64.urlsafe_b64decode(key.encode())
+        # Never the same key bytes for two algorithms: derive the AES key from the Fernet key.
+        ciphers.append(AESGCM(hmac.new(secret, _AES_GCM_LABEL, hashlib.sha256).digest()))
+    return tuple(ciphers)
+
+
 def encrypt(value: str) -> str:
     if not value:
         return ""
-    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).encrypt(value.encode()).decode()
+    cipher = _aead(tuple(settings.FIELD_ENCRYPTION_KEYS))[0]
+    nonce = os.urandom(_NONCE_BYTES)  # random 96-bit nonces: safe far beyond any city's residents
+    sealed = cipher.encrypt(nonce, value.encode(), _AES_GCM_LABEL)
+    return _TOKEN_V2 + base64.urlsafe_b64encode(nonce + sealed).decode()
 
 
 def decrypt(token: str) -> str:
     if not token:
         return ""
+    keys = tuple(settings.FIELD_ENCRYPTION_KEYS)
+    if not token.startswith(_TOKEN_V2):  # a Fernet token written before the v2 format
+        try:
+            return _fernet(keys).decrypt(token.encode()).decode()
+        except InvalidToken as exc:  # a key was removed before its rows were re-encrypted
+            raise ValueError("cannot decrypt: no configured key matches") from exc
     try:
-        return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).decrypt(token.encode()).decode()
-    except InvalidToken as exc:  # a key was removed before its rows were re-encrypted
-        raise ValueError("cannot decrypt: no configured key matches") from exc
+        raw = base64.urlsafe_b64decode(token[len(_TOKEN_V2) :].encode())
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("cannot decrypt: not a valid token") from exc
+    nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+    for cipher in _aead(keys):
+        try:
+            return cipher.decrypt(nonce, sealed, _AES_GCM_LABEL).decode()
+        except (InvalidTag, ValueError):
+            continue
+    raise ValueError("cannot decrypt: no configured key matches")
 
 
 def lookup_hash(value: str) -> str:
     """Keyed hash for exact look-up; without the key it cannot be brute-forced from the ID space."""
     if not value:
         return ""
-    return hmac.new(settings.LOOKUP_HASH_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
+    keyed = _keyed_hash(settings.LOOKUP_HASH_KEY).copy()  # cheaper than keying a new HMAC
+    keyed.update(value.encode())
+    return keyed.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _keyed_hash(key: str) -> hmac.HMAC:
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
 
 
 def generate_field_key() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
@@ -28,7 +29,10 @@ class RowReader:
 
     def __init__(self, number: int, cells: dict[str, Any], headers: dict[str, str], errors: list[RowError]):
         self.number = number
-        self.texts = {key: cell_text(value) for key, value in cells.items()}
+        # Most cells of a generated or typed roster are strings already: no call for those.
+        self.texts = {
+            key: value.strip() if type(value) is str else cell_text(value) for key, value in cells.items()
+        }
         self.headers = headers
         self.errors = errors
 
@@ -73,14 +77,10 @@ class RowReader:
         raw = self.text(key)
         if not raw:
             return raw, None
-        try:
-            value = Decimal(raw)
-            if not value.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
+        value = _decimal(raw, places)
+        if value is None:
             self.error(key, _("%(value)s is not a number.") % {"value": raw})
-            return raw, None
-        return raw, value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        return raw, value
 
     def choice(self, key: str, choices: dict[str, T], *, required: bool = False) -> T | None:
         raw = self.text(key, required=required)
@@ -100,6 +100,18 @@ class RowReader:
         except ValidationError as exc:
             self.error(key, " ".join(exc.messages))
             return None
+
+
+@lru_cache(maxsize=4096)
+def _decimal(raw: str, places: int) -> Decimal | None:
+    # Cached: the rows of one household repeat its floor area (Decimals are immutable).
+    try:
+        value = Decimal(raw)
+        if not value.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        return None
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def is_masked(value: str) -> bool:

@@ -22,7 +22,7 @@ from gongzhi.accounts.scope import Actor
 from gongzhi.audit.models import AuditAction
 from gongzhi.audit.services import audit_record
 from gongzhi.core import clock, personal
-from gongzhi.core.bulk import insert_values, tune_connection_for_bulk_writes
+from gongzhi.core.bulk import bulk_write_tuning, insert_rows, reserve_ids
 from gongzhi.imports.formats import GENDERS, RELATIONS, ROSTER_COLUMNS, TAG_SEPARATORS, YES_NO
 from gongzhi.imports.parsing import RowReader, chunked, common_path, denied_reason, headers_of, is_masked
 from gongzhi.imports.results import Counts, ImportResult, Progress, RowError, Rows, no_progress
@@ -38,6 +38,19 @@ ONE = Decimal("1")
 SHARE_PLACES = Decimal("0.0001")
 WRITE_BATCH = 2000
 PERSON_FIELDS = ("name", "name_initials", "phone", "phone_last4", "gender", "birth_year")
+PERSON_COLUMNS = (
+    "id",
+    "name",
+    "name_initials",
+    "phone",
+    "phone_last4",
+    "id_number_encrypted",
+    "id_number_hash",
+    "gender",
+    "birth_year",
+    "home_id",
+)
+RESIDENCY_COLUMNS = ("person_id", "household_id", "relation", "ownership_share")
 TagThrough = Person.tags.through
 
 
@@ -110,7 +123,7 @@ def roster_import(
     result.counts = plan.counts
     if result.errors or dry_run:
         return result
-    with transaction.atomic():
+    with bulk_write_tuning(), transaction.atomic():
         _write(actor, plan, len(row_list), progress)
         audit_record(
             actor=actor,
@@ -174,9 +187,11 @@ def _check(
     return list(households.values())
 
 
+PERSON_KEYS = ("name", "phone", "id_number", "gender", "birth_year", "relation", "share", "tags")
+
+
 def _read_person(reader: RowReader, tags: dict[str, int], this_year: int) -> PersonRow | None:
-    keys = ("name", "phone", "id_number", "gender", "birth_year", "relation", "share", "tags")
-    if not reader.filled(keys):
+    if not reader.filled(PERSON_KEYS):
         return None  # a household without people (an empty flat)
     name = reader.text("name", required=True, max_length=60)
     relation = reader.choice("relation", RELATIONS, required=True)
@@ -563,7 +578,6 @@ def _plan_person(plan: Plan, household: HouseholdRow, row: PersonRow) -> None:
 def _write(actor: Actor, plan: Plan, total: int, progress: Progress) -> None:
     """Run inside one transaction. Counts follow: households via nodes_bulk_add_many, residents here."""
     progress("writing", 0, total)
-    tune_connection_for_bulk_writes()
     created_nodes = _create_households(plan)
     progress("writing", min(total, len(plan.new_households)), total)
     if plan.changed_households:
@@ -572,36 +586,33 @@ def _write(actor: Actor, plan: Plan, total: int, progress: Progress) -> None:
         )
     now = clock.now()
     residents: Counter[str] = Counter()
-    residencies: list[dict[str, Any]] = [
-        {
-            "person_id": r.person_id,
-            "household_id": r.household_id,
-            "relation": r.relation,
-            "ownership_share": r.ownership_share,
-        }
-        for r in plan.new_residencies
+    residencies: list[tuple[Any, ...]] = [
+        (r.person_id, r.household_id, r.relation, r.ownership_share) for r in plan.new_residencies
     ]
-    tag_rows: list[dict[str, Any]] = []
+    tag_rows: list[tuple[int, int]] = []
+    # The new people's keys, reserved up front: the residencies and tags that point at them
+    # need no read-back after the insert.
+    person_ids = reserve_ids(Person, len(plan.new_people))
+    owner = Relation.OWNER
     for start in range(0, len(plan.new_people), WRITE_BATCH):
         batch = [
-            (household.existing or created_nodes[household.code], row)
-            for household, row in plan.new_people[start : start + WRITE_BATCH]
+            (person_id, household.existing or created_nodes[household.code], row)
+            for person_id, (household, row) in zip(
+                person_ids[start : start + WRITE_BATCH],
+                plan.new_people[start : start + WRITE_BATCH],
+                strict=True,
+            )
         ]
-        ids = _insert_people(batch, now)
-        for home, row in batch:
-            person_id = ids[_person_key(home.pk, row.id_hash, row.name)]
+        _insert_people(batch, now)
+        for person_id, home, row in batch:
             residents[home.path] += 1
             residencies.append(
-                {
-                    "person_id": person_id,
-                    "household_id": home.pk,
-                    "relation": row.relation,
-                    "ownership_share": row.share if row.relation == Relation.OWNER else None,
-                }
+                (person_id, home.pk, row.relation, row.share if row.relation == owner else None)
             )
-            tag_rows.extend({"person_id": person_id, "tag_id": tag} for tag in row.tag_ids or ())
+            if row.tag_ids:
+                tag_rows.extend((person_id, tag) for tag in row.tag_ids)
         progress("writing", min(total, len(plan.new_households) + start + len(batch)), total)
-    insert_values(Residency, residencies, now=now)
+    insert_rows(Residency, RESIDENCY_COLUMNS, residencies, now=now)
     if plan.changed_people:
         Person.objects.bulk_update(
             plan.changed_people, sorted(plan.changed_person_fields), batch_size=WRITE_BATCH
@@ -613,50 +624,33 @@ def _write(actor: Actor, plan: Plan, total: int, progress: Progress) -> None:
     if plan.tag_changes:
         for ids_batch in chunked(list(plan.tag_changes)):
             TagThrough.objects.filter(person_id__in=ids_batch).delete()
-        tag_rows.extend(
-            {"person_id": person_id, "tag_id": tag}
-            for person_id, tags in plan.tag_changes.items()
-            for tag in tags
-        )
-    insert_values(TagThrough, tag_rows, now=now)
+        tag_rows.extend((person_id, tag) for person_id, tags in plan.tag_changes.items() for tag in tags)
+    insert_rows(TagThrough, ("person_id", "tag_id"), tag_rows, now=now)
     _count_residents(residents)
     progress("writing", total, total)
 
 
-def _person_key(home_id: int, id_hash: str, name: str) -> tuple[int, str, str]:
-    # Unique among the new people of an import: an ID-number hash is unique, and two people
-    # without one never share a name in a household (checked), nor match a stored person.
-    return (home_id, id_hash, "" if id_hash else name)
-
-
-def _insert_people(
-    batch: list[tuple[Node | NewNode, PersonRow]], now: dt.datetime
-) -> dict[tuple[int, str, str], int]:
-    """Insert people and read their ids back by key: the rows of these homes stamped `now`."""
+def _insert_people(batch: list[tuple[int, Node | NewNode, PersonRow]], now: dt.datetime) -> None:
+    """Insert people with the keys reserved for them."""
+    encrypt, initials = personal.encrypt, _initials
     rows = []
-    for home, row in batch:
+    for person_id, home, row in batch:
         phone = row.phone or ""
         rows.append(
-            {
-                "name": row.name,
-                "name_initials": _initials(row.name),
-                "phone": phone,
-                "phone_last4": phone[-4:],
-                "id_number_encrypted": personal.encrypt(row.id_number),
-                "id_number_hash": row.id_hash,
-                "gender": row.gender or "",
-                "birth_year": row.birth_year,
-                "home_id": home.pk,
-            }
+            (
+                person_id,
+                row.name,
+                initials(row.name),
+                phone,
+                phone[-4:],
+                encrypt(row.id_number),
+                row.id_hash,
+                row.gender or "",
+                row.birth_year,
+                home.pk,
+            )
         )
-    insert_values(Person, rows, now=now)
-    ids: dict[tuple[int, str, str], int] = {}
-    homes = sorted({home.pk for home, _ in batch})
-    for home_ids in chunked(homes):
-        stored = Person.objects.filter(home_id__in=home_ids, created_at=now).order_by()
-        for pk, home_id, id_hash, name in stored.values_list("pk", "home_id", "id_number_hash", "name"):
-            ids[_person_key(home_id, id_hash, name)] = pk
-    return ids
+    insert_rows(Person, PERSON_COLUMNS, rows, now=now)
 
 
 def _create_households(plan: Plan) -> dict[str, NewNode]:

@@ -51,6 +51,9 @@ class Person(TimeStampedModel):
     """A resident. Need not have a user account. Phone kept plain (masked on output);
     the ID number only encrypted, with a keyed hash for exact look-up."""
 
+    # Not indexed (TimeStampedModel indexes it): nothing lists or filters people by when the
+    # row was made, and roster imports write millions of rows.
+    created_at = models.DateTimeField(auto_now_add=True)
     name = models.CharField(_("name"), max_length=60)
     name_initials = models.CharField(_("pinyin initials"), max_length=60, db_index=True, editable=False)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
@@ -111,7 +114,10 @@ class Relation(models.TextChoices):
 class Residency(TimeStampedModel):
     """A person's tie to a household. An owner carries a share of its floor area (owners' votes)."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="residencies")
+    # No index of its own on person: the unique (person, household) index starts with it.
+    # Nor on created_at (nothing filters residencies by it; roster imports write millions).
+    created_at = models.DateTimeField(auto_now_add=True)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="residencies", db_index=False)
     household = models.ForeignKey(
         Node, on_delete=models.PROTECT, related_name="residencies", limit_choices_to={"kind": "household"}
     )

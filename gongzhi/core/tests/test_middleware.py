@@ -15,12 +15,11 @@ from django.test import Client
         ("post", "/accounts/login/", "username=a%00b&password=x", "application/x-www-form-urlencoded"),
     ],
 )
-def test_a_nul_character_is_a_bad_request(method: str, url: str, body: str | None, content_type: str | None) -> None:
+def test_a_nul_character_is_a_bad_request(
+    method: str, url: str, body: str | None, content_type: str | None
+) -> None:
     client = Client()
-    if method == "get":
-        response = client.get(url)
-    else:
-        response = client.post(url, body, content_type=content_type)
+    response = client.get(url) if method == "get" else client.post(url, body, content_type=content_type)
     assert response.status_code == 400
     if url.startswith("/api/"):
         assert response.json()["code"] == "invalid"

@@ -1,4 +1,8 @@
+import hashlib
+import hmac
+
 import pytest
+from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
@@ -75,3 +79,52 @@ def test_lookup_hash_depends_on_the_key(settings):
     first = personal.lookup_hash("11010519491231002X")
     settings.LOOKUP_HASH_KEY = "another-key"
     assert personal.lookup_hash("11010519491231002X") != first
+
+
+def test_new_tokens_are_aes_gcm_and_shorter_than_fernet(settings):
+    token = personal.encrypt("11010519491231002X")
+    old = Fernet(settings.FIELD_ENCRYPTION_KEYS[0].encode()).encrypt(b"11010519491231002X").decode()
+    assert token.startswith("v2:")
+    assert len(token) < len(old)
+
+
+def test_tokens_written_with_fernet_before_still_decrypt(settings):
+    # The format of rows written before v2: a plain Fernet token under the first key.
+    old_token = Fernet(settings.FIELD_ENCRYPTION_KEYS[0].encode()).encrypt(b"11010519491231002X").decode()
+    assert personal.decrypt(old_token) == "11010519491231002X"
+    settings.FIELD_ENCRYPTION_KEYS = [personal.generate_field_key(), *settings.FIELD_ENCRYPTION_KEYS]
+    assert personal.decrypt(old_token) == "11010519491231002X"  # and after a rotation
+    assert personal.decrypt(personal.encrypt("440524188001010014")) == "440524188001010014"
+
+
+@pytest.mark.parametrize("old_format", [False, True])
+def test_a_removed_key_cannot_decrypt_either_format(settings, old_format):
+    if old_format:
+        token = Fernet(settings.FIELD_ENCRYPTION_KEYS[0].encode()).encrypt(b"11010519491231002X").decode()
+    else:
+        token = personal.encrypt("11010519491231002X")
+    settings.FIELD_ENCRYPTION_KEYS = [personal.generate_field_key()]
+    with pytest.raises(ValueError, match="no configured key"):
+        personal.decrypt(token)
+
+
+def test_a_tampered_token_does_not_decrypt():
+    token = personal.encrypt("11010519491231002X")
+    body = token[3:]
+    flipped = body[:10] + ("A" if body[10] != "A" else "B") + body[11:]
+    with pytest.raises(ValueError):
+        personal.decrypt("v2:" + flipped)
+    with pytest.raises(ValueError):
+        personal.decrypt("v2:not base64!")
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_any_text_round_trips(value):
+    assert personal.decrypt(personal.encrypt(value)) == value
+
+
+def test_lookup_hash_is_the_plain_hmac_of_the_value(settings):
+    # Stored hashes must keep matching: the cached keyed HMAC gives the same digest.
+    expected = hmac.new(settings.LOOKUP_HASH_KEY.encode(), b"11010519491231002X", hashlib.sha256).hexdigest()
+    assert personal.lookup_hash("11010519491231002X") == expected
+    assert personal.lookup_hash("11010519491231002X") == expected  # the cached key is not consumed

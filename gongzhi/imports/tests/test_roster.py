@@ -404,3 +404,54 @@ def test_reimporting_an_export_matches_households_by_door_whatever_their_code(tr
     assert result.summary()["people"]["created"] == 0
     after = snapshot()
     assert after[:4] == before[:4]
+
+
+def test_new_people_get_fresh_keys_and_their_own_residencies_and_tags(tree: SmallTree) -> None:
+    # The import assigns the new people's keys itself (no read-back): every residency and tag
+    # row must point at the person of its own row, and the keys follow every stored one.
+    largest = max(Person.objects.values_list("pk", flat=True))
+    rows = [
+        {
+            "building_code": BUILDING,
+            "door_number": f"{floor}0{door}",
+            "name": f"居民{floor}{door}{member}",
+            "id_number": make_id_number(floor * 100 + door * 10 + member, "19600101"),
+            "relation": "业主" if member == 0 else "家庭成员",
+            "tags": "低保" if member == 1 else None,
+        }
+        for floor in range(2, 8)  # 101 and 102 exist already
+        for door in range(1, 3)
+        for member in range(3)
+    ]
+    result = import_rows(actor=superactor(), kind="roster", rows=numbered(rows))
+    assert result.ok, result.sorted_errors()
+    people = Person.objects.filter(name__startswith="居民")
+    assert len(people) == 36 and min(p.pk for p in people) > largest
+    for person in people.prefetch_related("tags", "residencies__household"):
+        (residency,) = person.residencies.all()
+        expected_door = f"{person.name[2]}0{person.name[3]}"
+        assert residency.household.door_number == expected_door == person.home.door_number
+        assert residency.relation == ("owner" if person.name.endswith("0") else "family")
+        assert [t.code for t in person.tags.all()] == (["subsistence"] if person.name.endswith("1") else [])
+        serial = int(person.name[2]) * 100 + int(person.name[3]) * 10 + int(person.name[4])
+        assert personal.decrypt(person.id_number_encrypted) == make_id_number(serial, "19600101")
+    later = Person.objects.create(name="后来者", home=tree.household_a1)
+    assert later.pk > max(p.pk for p in people)
+
+
+def test_a_failure_while_writing_rolls_everything_back(
+    tree: SmallTree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gongzhi.imports import roster
+
+    before = snapshot()
+
+    def broken(residents: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(roster, "_count_residents", broken)
+    with pytest.raises(RuntimeError):
+        run(good_rows())
+    assert snapshot() == before
+    monkeypatch.undo()
+    assert run(good_rows()).ok  # and nothing reserved or half-written is in the way
