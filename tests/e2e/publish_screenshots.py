@@ -20,6 +20,10 @@ PICKS = {
     "person-revealed-1280": "person-1280",
     "people-search-375": "search-375",
     "import-errors-1280": "import-errors-1280",
+    "resident-doorplate-375": "resident-doorplate-375",
+    "resident-ticket-submitted-375": "resident-submitted-375",
+    "resident-ticket-resolved-375": "resident-ticket-375",
+    "ticket-detail-confirmed-1280": "ticket-detail-1280",
 }
 
 
