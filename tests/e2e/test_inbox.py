@@ -8,12 +8,11 @@ from gongzhi.accounts.models import Role
 from gongzhi.core.testing import build_small_tree, make_user
 from gongzhi.notifications.models import Notification
 from gongzhi.notifications.services import notify
-from tests.e2e.conftest import _audit_log_flushable, browser, site  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def test_inbox_shows_unread_messages_and_marks_them_read(site) -> None:  # noqa: F811
+def test_inbox_shows_unread_messages_and_marks_them_read(site) -> None:
     tree = build_small_tree()
     worker = make_user("inbox_worker", role=Role.GRID_WORKER, node=tree.grid_a)
     for n in range(3):
