@@ -418,6 +418,7 @@ class _Ticket:
     state: str = TicketState.SUBMITTED
     level: int = Level.GRID
     closed: int | None = None  # when it reached a final state (for merges into it)
+    missed: set[str] = field(default_factory=set)  # deadlines overdue in this round ("response", …)
 
 
 class _Simulator:
@@ -720,6 +721,18 @@ class _Simulator:
 
     def _move(self, ticket: _Ticket, at: int, to: str, action: str, note: str = "", **data: Any) -> None:
         actor, label = self._staff(ticket)
+        # As the services record it: the deadline in force and whether it was met (the three rates).
+        due_fields: dict[str, str] = {
+            EventAction.ACCEPTED: "response_due_at",
+            EventAction.RESOLVED: "resolution_due_at",
+        }
+        due_field = due_fields.get(action)
+        if due_field is not None:
+            due = ticket.row[due_field]
+            stamp = self.calendar.utc(due)
+            overdue = "response" if due_field == "response_due_at" else "resolution"
+            on_time = overdue not in ticket.missed and (due is None or at <= due)
+            data = {**data, "due": stamp.isoformat() if stamp else None, "on_time": on_time}
         self._event(
             ticket,
             at,
@@ -742,6 +755,7 @@ class _Simulator:
             at = max(row[due_field], after + 1)
             if at >= until:
                 break
+            ticket.missed.add(overdue)
             old = ticket.level
             new = min(old + 1, Level.SUBDISTRICT)
             row[due_field] = self.calendar.add(at, minutes, policy.counting)
@@ -989,6 +1003,7 @@ class _Simulator:
         row["owner_node_id"], row["assignee_id"] = ticket.address.levels[new], None
         row["reopen_count"] += 1
         row["resolved_at"] = row["rating_due_at"] = None
+        ticket.missed.clear()  # a reopened ticket gets fresh deadlines
         row["response_due_at"] = self.calendar.add(at, policy.response, policy.counting)
         row["resolution_due_at"] = self.calendar.add(at, policy.resolution, policy.counting)
         self._event(

@@ -112,6 +112,18 @@ def _event(
     )
 
 
+def _deadline_data(ticket: Ticket, overdue: str, due: dt.datetime | None, now: dt.datetime) -> dict[str, Any]:
+    """The deadline in force and whether this round's deadline was met, recorded on the event: the
+    three rates are computed from events. An escalation moves the ticket's deadline forward, so "met"
+    also needs no escalation or reminder for this deadline since the round began (submission or reopening)."""
+    rounds = ticket.events.filter(action__in=[EventAction.SUBMITTED, EventAction.REOPENED])
+    began = rounds.order_by("-at", "-pk").values_list("at", flat=True).first()
+    missed = ticket.events.filter(
+        action__in=[EventAction.ESCALATED, EventAction.REMINDED], at__gte=began, data__overdue=overdue
+    ).exists()
+    return {"due": due.isoformat() if due else None, "on_time": not missed and (due is None or now <= due)}
+
+
 def _attach(ticket: Ticket, event: TicketEvent, photos: Sequence[File], at: dt.datetime) -> None:
     if len(photos) > 3:
         raise ValidationFailed(_("Attach at most %(n)d photos.") % {"n": 3})
@@ -136,7 +148,15 @@ def ticket_accept(*, actor: Actor, ticket_id: int, note: str = "") -> Ticket:
     now = clock.now()
     state = next_state(old, TicketAction.ACCEPT)
     _save(ticket, state=state, assignee=actor.user, responded_at=ticket.responded_at or now)
-    event = _event(ticket, actor, EventAction.ACCEPTED, at=now, from_state=old, note=note.strip())
+    event = _event(
+        ticket,
+        actor,
+        EventAction.ACCEPTED,
+        at=now,
+        from_state=old,
+        note=note.strip(),
+        data=_deadline_data(ticket, "response", ticket.response_due_at, now),
+    )
     notify_resident(ticket, event, text=_("Your ticket %(number)s was accepted.") % {"number": ticket.number})
     return ticket
 
@@ -158,7 +178,15 @@ def _resolve(
     state = next_state(old, TicketAction.RESOLVE)
     rating_due = now + dt.timedelta(days=settings.TICKET_RATING_WINDOW_DAYS)
     _save(ticket, state=state, resolved_at=now, rating_due_at=rating_due, resolution_note=note)
-    event = _event(ticket, actor, EventAction.RESOLVED, at=now, from_state=old, note=note)
+    event = _event(
+        ticket,
+        actor,
+        EventAction.RESOLVED,
+        at=now,
+        from_state=old,
+        note=note,
+        data=_deadline_data(ticket, "resolution", ticket.resolution_due_at, now),
+    )
     _attach(ticket, event, photos, now)
     notify_resident(
         ticket,

@@ -163,3 +163,12 @@ def test_the_demo_grid_worker_has_fresh_tickets_to_act_on(demo, db):
         ticket = ticket_accept(actor=actor, ticket_id=mine.filter(state=TicketState.SUBMITTED)[0].pk)
         assert ticket.state == TicketState.ACCEPTED
         transaction.set_rollback(True)
+
+
+def test_accept_and_resolve_events_carry_the_deadline_in_force(demo, db):
+    from gongzhi.tickets.models import EventAction, TicketEvent
+
+    events = TicketEvent.objects.filter(action__in=[EventAction.ACCEPTED, EventAction.RESOLVED])
+    flags = [data.get("on_time") for data in events.values_list("data", flat=True)]
+    assert flags and None not in flags
+    assert 0 < flags.count(False) < len(flags)  # most on time, some late: the rates have something to say

@@ -279,3 +279,15 @@ def test_a_lost_race_is_a_conflict_not_a_second_owner(world: World) -> None:
     with pytest.raises(handling.Conflict):
         handling._save(stale, state=TicketState.ACCEPTED)
     assert TicketEvent.objects.filter(ticket=ticket, action="accepted").count() == 1
+
+
+def test_accept_and_resolve_events_record_the_deadline_in_force(world: World, frozen) -> None:
+    ticket = submit(world.tree)
+    worker = world.actor(world.worker_a)
+    frozen.shift(dt.timedelta(minutes=61))
+    handling.ticket_accept(actor=worker, ticket_id=ticket.pk)
+    handling.ticket_resolve(actor=worker, ticket_id=ticket.pk, note="已处理")
+    accepted = ticket.events.get(action=EventAction.ACCEPTED).data
+    resolved = ticket.events.get(action=EventAction.RESOLVED).data
+    assert accepted == {"due": (NOW + dt.timedelta(minutes=60)).isoformat(), "on_time": False}
+    assert resolved == {"due": (NOW + dt.timedelta(hours=24)).isoformat(), "on_time": True}

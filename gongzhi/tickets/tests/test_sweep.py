@@ -90,11 +90,12 @@ def test_a_sweep_that_lost_the_race_changes_nothing(world: World, clock) -> None
     ticket = submit(world.tree)
     clock.shift(dt.timedelta(hours=2))
     # A worker accepts between the sweep's read and its write: the compare-and-set fails quietly.
-    from gongzhi.tickets.services.sweep import _escalate
+    from gongzhi.tickets.services.sweep import _escalate_chunk, _Pass
 
     stale_version = ticket.version
     handling.ticket_accept(actor=world.actor(world.worker_a), ticket_id=ticket.pk)
-    assert _escalate(ticket.pk, stale_version, overdue="response", now=NOW + dt.timedelta(hours=2)) == ""
+    run = _Pass(NOW + dt.timedelta(hours=2))
+    assert _escalate_chunk({ticket.pk: stale_version}, overdue="response", run=run) == (0, 0)
     ticket.refresh_from_db()
     assert (ticket.state, ticket.level) == (TicketState.ACCEPTED, Level.GRID)
 
@@ -145,3 +146,82 @@ def test_the_periodic_task_wraps_the_sweep(world: World, clock) -> None:
     clock.shift(dt.timedelta(hours=1))
     assert sweep_tickets.task_class in HUEY._registry._periodic_tasks
     assert sweep_tickets.call_local()["escalated"] == 1
+
+
+def _outbox(event_pk: int) -> list[tuple[object, ...]]:
+    from gongzhi.notifications.models import Notification
+
+    rows = Notification.objects.filter(dedupe_key__startswith=f"ticket-event:{event_pk}:").order_by(
+        "dedupe_key"
+    )
+    return [
+        (n.dedupe_key, n.channel, n.user_id, n.webhook_id, n.event_type, n.subject, n.body, n.url, n.payload)
+        for n in rows
+    ]
+
+
+def test_an_escalation_queues_what_notify_staff_would_for_its_event(world: World, clock) -> None:
+    """The sweep writes the outbox in bulk: the same rows, keys and payloads as `notify_staff`."""
+    from django.db import transaction
+
+    from gongzhi.accounts.models import Role
+    from gongzhi.core.testing import make_user
+    from gongzhi.notifications.models import Notification, WebhookEndpoint
+    from gongzhi.tickets.services.notices import notify_staff
+
+    chief = make_user("chief", role=Role.GRID_CHIEF, node=world.tree.grid_a)
+    secretary = make_user("secretary", role=Role.COMMUNITY_SECRETARY, node=world.tree.community)
+    everything = WebhookEndpoint.objects.create(name="all", url="https://example.org/all", secret="s")
+    WebhookEndpoint.objects.create(
+        name="deaf", url="https://example.org/deaf", secret="s", events=["ticket.resolved"]
+    )
+    ticket = submit(world.tree)
+    clock.shift(dt.timedelta(hours=1))
+    assert tickets_sweep().escalated == 1
+    ticket.refresh_from_db()
+    event = ticket.events.get(action=EventAction.ESCALATED)
+    queued = _outbox(event.pk)
+    # The community's handlers and supervisor, and the grid's supervisor it left; one webhook.
+    assert {row[2] for row in queued} == {world.community_staff.pk, secretary.pk, chief.pk, None}
+    assert [row[3] for row in queued if row[1] == "webhook"] == [everything.pk]
+    assert ticket.number in queued[0][5]
+    with transaction.atomic():
+        Notification.objects.filter(dedupe_key__startswith=f"ticket-event:{event.pk}:").delete()
+        notify_staff(
+            ticket,
+            event,
+            users=[world.community_staff, secretary, chief],
+            subject=queued[0][5],
+        )
+        assert _outbox(event.pk) == queued
+        transaction.set_rollback(True)
+
+
+def test_a_ticket_whistling_two_late_departments_counts_two_reminders(world: World, clock) -> None:
+    from gongzhi.tickets.tests.factories import make_department
+
+    other = make_department(name="住建委", code="dept-zj")
+    ticket = submit(world.tree)
+    staff = world.actor(world.community_staff)
+    handling.ticket_accept(actor=staff, ticket_id=ticket.pk)
+    handling.ticket_whistle(
+        actor=staff, ticket_id=ticket.pk, department_ids=[world.department.pk, other.pk], note="请到场"
+    )
+    before = Ticket.objects.get(pk=ticket.pk).reminders
+    clock.shift(dt.timedelta(minutes=121))
+    assert tickets_sweep().departments_reminded == 2
+    assert tickets_sweep().departments_reminded == 0
+    ticket.refresh_from_db()
+    assert ticket.reminders == before + 2
+    reminders = ticket.events.filter(action=EventAction.REMINDED)
+    assert sorted(e.data["department"] for e in reminders) == sorted([world.department.pk, other.pk])
+
+
+def test_a_ticket_accepted_after_escalation_was_not_answered_on_time(world: World, clock) -> None:
+    ticket = submit(world.tree)
+    clock.shift(dt.timedelta(minutes=61))
+    tickets_sweep()  # escalated to the community, with a fresh deadline
+    clock.shift(dt.timedelta(minutes=5))
+    handling.ticket_accept(actor=world.actor(world.community_staff), ticket_id=ticket.pk)
+    accepted = ticket.events.get(action=EventAction.ACCEPTED)
+    assert accepted.data["on_time"] is False
