@@ -106,6 +106,7 @@ def _mount_routers() -> None:
     api.add_router("", people_router)
     api.add_router("", tickets_router)
     api.add_router("", votes_router)
+    api.add_router("", "gongzhi.insight.api.router")
 
 
 _mount_routers()

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "gongzhi.meetings",
     "gongzhi.open311",
     "gongzhi.phones",
+    "gongzhi.insight",
 ]
 
 MIDDLEWARE = [

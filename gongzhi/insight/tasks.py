@@ -1,0 +1,18 @@
+"""huey wrappers of the insight domain."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from gongzhi.config.huey import huey
+
+
+@db_periodic_task(crontab(minute="*"))
+@huey.lock_task("insight-rollups")
+def update_rollups() -> dict[str, int]:
+    from dataclasses import asdict
+
+    from gongzhi.insight.services import rollups_update
+
+    return asdict(rollups_update())
