@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 
 from gongzhi.accounts.models import User
@@ -34,13 +35,15 @@ def notify(
     phones: Iterable[str] = (),
     payload: dict[str, Any] | None = None,
     organization_ids: Iterable[int] | None = None,
+    fresh: bool = False,
 ) -> int:
     """Queue one message per recipient and channel; `key` names the event (e.g. "ticket:12:event:345").
 
     Staff users get an inbox row, phones an SMS, and, when a `payload` is given, every active webhook
     endpoint hearing `event_type` (of the given organizations, or global ones) a signed POST. Returns the
     number of rows queued now; rows already queued under the same key are left alone, so calling twice
-    sends once. A rolled-back transaction takes its rows with it: nothing is sent for a change that
+    sends once (`fresh=True`: the caller knows nothing was queued under `key` yet, e.g. it names an
+    event written in this very transaction, which spares the look-up). A rolled-back transaction takes its rows with it: nothing is sent for a change that
     did not happen.
     """
     now = clock.now()
@@ -67,15 +70,13 @@ def notify(
                 **common,
             )
         )
-    endpoints = (
-        WebhookEndpoint.objects.filter(is_active=True)
-        if payload is not None
-        else WebhookEndpoint.objects.none()
-    )
-    if organization_ids is not None:
-        endpoints = endpoints.filter(organization_id__in=list(organization_ids)) | endpoints.filter(
-            organization__isnull=True
-        )
+    endpoints: Iterable[WebhookEndpoint] = ()
+    if payload is not None and _any_active_webhook():
+        endpoints = WebhookEndpoint.objects.filter(is_active=True)
+        if organization_ids is not None:
+            endpoints = endpoints.filter(organization_id__in=list(organization_ids)) | endpoints.filter(
+                organization__isnull=True
+            )
     for endpoint in endpoints:
         if endpoint.hears(event_type):
             rows.append(
@@ -93,26 +94,55 @@ def notify(
     # bulk_create(ignore_conflicts=True) hands back every object, inserted or skipped, so count the
     # keys that are new. (Under a race with another writer of the same key the database still keeps
     # one row; only this count could then be one too high.)
-    keys = [row.dedupe_key for row in rows]
-    existing = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
-    fresh = [row for row in rows if row.dedupe_key not in existing]
-    if not fresh:
-        return 0
-    Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+    if fresh:
+        new = rows
+    else:
+        keys = [row.dedupe_key for row in rows]
+        existing = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+        new = [row for row in rows if row.dedupe_key not in existing]
+        if not new:
+            return 0
+    Notification.objects.bulk_create(new, ignore_conflicts=True)
     _kick_after_commit()
-    return len(fresh)
+    return len(new)
+
+
+def _any_active_webhook() -> bool:
+    """Whether any active endpoint exists (memoized for a few seconds: most installations have none,
+    and the outbox is written on every ticket event). Saving or deleting an endpoint starts a new
+    memo generation, so a new endpoint hears the next event; see gongzhi.tickets.routing.memoized."""
+    from gongzhi.tickets.routing import memoized
+
+    return memoized(
+        ("webhooks-active",), lambda: WebhookEndpoint.objects.filter(is_active=True).exists(), seconds=5
+    )
+
+
+# At most one queued kick per window: under load every submission queues messages, and each kick
+# is a write to the task queue. The kick runs when the window closes, so rows queued inside the
+# window (whose own kick was skipped) are due by then; the per-minute periodic task catches up if a
+# kick is lost with a crashed queue.
+KICK_WINDOW_SECONDS = 2
+_KICK_KEY = "notifications:kick-queued"
 
 
 def _kick_after_commit() -> None:
-    # One kick per call: a kick that finds nothing due costs one indexed query, and the
-    # per-minute periodic task catches up if a kick is lost with a crashed queue.
     transaction.on_commit(_kick_delivery)
+
+
+def _queue_is_immediate() -> bool:
+    from gongzhi.config.huey import huey
+
+    return bool(huey.immediate)
 
 
 def _kick_delivery() -> None:
     from gongzhi.notifications.tasks import deliver_due
 
-    deliver_due()
+    if _queue_is_immediate():
+        deliver_due()  # tests and single-process setups: deliver now, nothing to debounce
+    elif cache.add(_KICK_KEY, 1, timeout=KICK_WINDOW_SECONDS):
+        deliver_due.schedule(delay=KICK_WINDOW_SECONDS)
 
 
 def notifications_pending_count() -> int:

@@ -21,7 +21,9 @@ from gongzhi.core import personal
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.territory.models import Node, NodeKind
 from gongzhi.tickets.models import Category, Ticket, TicketEvent
+from gongzhi.tickets.routing import memoized
 from gongzhi.tickets.selectors import category_list
+from gongzhi.tickets.services.answers import active_category
 from gongzhi.tickets.workflow import TicketState
 
 # Open311 has two statuses; every ticket state falls in one.
@@ -67,7 +69,8 @@ def service_list() -> QuerySet[Category]:
 
 
 def service_get(code: str) -> Category:
-    category = category_list().filter(code=code).first()
+    """The active category `code` with its questions (memoized: read-only)."""
+    category = active_category(code)
     if category is None:
         raise NotFound(_("service_code %(code)s was not found.") % {"code": code})
     return category
@@ -219,7 +222,12 @@ def public_text(text: str, *, reporter_name: str = "") -> str:
 
 
 def node_for_address_id(address_id: str) -> Node:
-    node = Node.objects.filter(code=address_id, kind__in=ADDRESS_ID_KINDS).first()
+    """The address node with code `address_id` (memoized, see gongzhi.tickets.routing.memoized:
+    a node moved in the tree without a save is found at its old place for up to 30 s)."""
+    node = memoized(
+        ("open311-address", address_id),
+        lambda: Node.objects.filter(code=address_id, kind__in=ADDRESS_ID_KINDS).first(),
+    )
     if node is None:
         raise ValidationFailed(
             _("address_id %(id)s is not a known compound, building, entrance or household.")

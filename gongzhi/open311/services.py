@@ -25,6 +25,7 @@ from gongzhi.open311 import selectors
 from gongzhi.open311.models import Open311Key, Open311Submission
 from gongzhi.territory.models import Node, Organization
 from gongzhi.tickets.models import Channel, QuestionType, Ticket
+from gongzhi.tickets.routing import memoized
 from gongzhi.tickets.services.intake import TicketInput, ticket_submit
 
 KEY_PREFIX = "o311_"
@@ -90,14 +91,19 @@ def open311_key_revoke(*, actor: Actor | None, key_id: int) -> Open311Key:
 
 
 def open311_key_authenticate(secret: str) -> Open311Key | None:
-    """The active key behind `secret`, or None (unknown or revoked). Marks it used (at most once a minute)."""
+    """The active key behind `secret`, or None (unknown or revoked). Marks it used (at most once a minute).
+
+    Keys are memoized by hash for 30 s per process (gongzhi.tickets.routing.memoized): revoking a
+    key starts a new memo generation, which every process sharing the cache (Redis, the file cache)
+    sees at its next post; with a per-process cache a revocation takes effect within 30 s.
+    """
     secret = (secret or "").strip()
     if not secret.startswith(KEY_PREFIX):
         return None
-    key = (
-        Open311Key.objects.select_related("organization")
-        .filter(key_hash=_key_hash(secret), revoked_at__isnull=True)
-        .first()
+    digest = _key_hash(secret)
+    key = memoized(
+        ("open311-key", digest),
+        lambda: Open311Key.objects.filter(key_hash=digest, revoked_at__isnull=True).first(),
     )
     if key is None:
         return None
@@ -242,10 +248,18 @@ def open311_request_create(*, key: Open311Key, data: Open311Post) -> tuple[Ticke
         # Open311 makes the description optional; a ticket needs words, so name the matter and place.
         description = f"{category.name}: {selectors.places_of([node])[node.pk].address}"
     now = clock.now()
+    created: list[Open311Submission] = []
+
+    def record(ticket: Ticket) -> None:
+        # In the ticket's own transaction: the two rows commit together.
+        created.append(Open311Submission.objects.create(ticket=ticket, key=key, created_at=now, **contact))
+
     ticket = ticket_submit(
         actor=None,
+        on_created=record,
         data=TicketInput(
             node_id=node.pk,
+            node=node,
             category_code=category.code,
             description=description,
             channel=Channel.API,
@@ -257,7 +271,9 @@ def open311_request_create(*, key: Open311Key, data: Open311Post) -> tuple[Ticke
             submit_key=_submit_key(key, data, now),
         ),
     )
-    # A retry returns the first ticket; get_or_create also fills in a row a crash left missing.
+    if created and created[0].ticket_id == ticket.pk:
+        return ticket, created[0]
+    # A retry returns the first ticket; get_or_create also fills in a row missing from before.
     submission, _created = Open311Submission.objects.get_or_create(
         ticket=ticket, defaults={"key": key, "created_at": now, **contact}
     )

@@ -18,6 +18,7 @@ from gongzhi.audit.models import AuditAction
 from gongzhi.audit.services import audit_record
 from gongzhi.core.errors import ValidationFailed
 from gongzhi.territory.models import CHILD_KINDS, ROOT_KINDS, Node, NodeKind, NodeStats, subtree_q
+from gongzhi.territory.signals import node_moved
 
 STAT_FIELDS = ("households", "residents", "party_members", "building_leaders")
 NODE_ATTRIBUTES = (
@@ -150,6 +151,7 @@ def node_move(*, actor: Actor, node_id: int, new_parent_id: int) -> Node:
         node_path=node.path,
         changes={"path": [old_path, node.path], "parent": new_parent.pk},
     )
+    node_moved.send(sender=Node, node=node)
     return node
 
 

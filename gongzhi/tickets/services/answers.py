@@ -6,11 +6,25 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from gongzhi.core.errors import ValidationFailed
 from gongzhi.tickets.models import Category, CategoryQuestion, QuestionType
+from gongzhi.tickets.routing import memoized
+
+
+def active_category(code: str) -> Category | None:
+    """The active category `code` with its questions prefetched, or None (memoized, read-only)."""
+
+    def load() -> Category | None:
+        category = Category.objects.filter(code=code, is_active=True).first()
+        if category is not None:
+            prefetch_related_objects([category], "questions")
+        return category
+
+    return memoized(("category", code), load)
 
 
 def _one(question: CategoryQuestion, value: Any) -> Any:

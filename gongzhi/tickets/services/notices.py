@@ -39,7 +39,9 @@ def notify_staff(
     users: Iterable[User],
     subject: str,
     organization_ids: Iterable[int] | None = None,
+    new_event: bool = False,
 ) -> None:
+    """`new_event=True`: `event` was written in this transaction, so nothing is queued under its key."""
     notify(
         key=f"ticket-event:{event.pk}:staff",
         event_type=f"ticket.{event.action}",
@@ -49,6 +51,7 @@ def notify_staff(
         users=users,
         payload=_payload(ticket, event),
         organization_ids=organization_ids,
+        fresh=new_event,
     )
 
 

@@ -291,3 +291,17 @@ def test_accept_and_resolve_events_record_the_deadline_in_force(world: World, fr
     resolved = ticket.events.get(action=EventAction.RESOLVED).data
     assert accepted == {"due": (NOW + dt.timedelta(minutes=60)).isoformat(), "on_time": False}
     assert resolved == {"due": (NOW + dt.timedelta(hours=24)).isoformat(), "on_time": True}
+
+
+def test_moving_a_node_drops_the_memoized_routes(world: World) -> None:
+    from gongzhi.core.testing import superactor
+    from gongzhi.territory.services import node_move
+    from gongzhi.tickets import routing
+
+    submit(world.tree, submit_key="warm")  # fills the routing memo
+    assert ("routing-nodes",) in routing._memo
+    # A move rewrites paths in bulk, without post_save: the memo must still be dropped.
+    node_move(actor=superactor(), node_id=world.tree.building_a.pk, new_parent_id=world.tree.grid_b.pk)
+    assert ("routing-nodes",) not in routing._memo
+    moved = submit(world.tree, submit_key="after-move")
+    assert moved.grid == world.tree.grid_b
