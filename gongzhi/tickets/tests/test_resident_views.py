@@ -544,7 +544,7 @@ def test_my_tickets_after_verifying_the_phone(client: Client, world: World, plat
     after = client.get(f"/d/{plate_token}/mine/").content.decode()
     assert mine.number in after and f"/t/{mine.follow_token}/" in after
     assert theirs.number not in after
-    assert "/board/" not in after  # no public board in this installation yet
+    assert f'href="/board/{world.tree.community.code}/"' in after  # the community's public board
 
 
 def test_the_pages_need_no_account_and_stay_fast(
