@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("gongzhi.meetings.urls")),
     path("", include("gongzhi.votes.urls")),
     path("", include("gongzhi.surveys.urls")),
+    path("insight/", include("gongzhi.insight.urls")),
+    path("board/", include("gongzhi.insight.urls_board")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("gongzhi.territory.urls")),
 ]

@@ -120,3 +120,57 @@ class DepartmentRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.department_id}"
+
+
+class ReportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")  # created, waiting for the worker
+    RUNNING = "running", _("Running")  # claimed by the worker
+    SUCCEEDED = "succeeded", _("Ready")  # both files saved
+    FAILED = "failed", _("Failed")  # `error` says why
+
+
+FINISHED_REPORT_STATUSES = frozenset({ReportStatus.SUCCEEDED, ReportStatus.FAILED})
+
+
+class MonthlyReport(models.Model):
+    """The monthly report of a node (PDF and xlsx), run by the worker and kept for downloading again."""
+
+    node = models.ForeignKey(
+        "territory.Node", verbose_name=_("place"), on_delete=models.CASCADE, related_name="monthly_reports"
+    )
+    month = models.DateField(_("month"))  # the first day of the month reported on
+    requested_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    language = models.CharField(max_length=16, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ReportStatus.choices, default=ReportStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)  # percent
+    pdf_file = models.FileField(_("PDF file"), upload_to="insight/reports/%Y/%m/", max_length=200, blank=True)
+    xlsx_file = models.FileField(
+        _("Excel file"), upload_to="insight/reports/%Y/%m/", max_length=200, blank=True
+    )
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("monthly report")
+        verbose_name_plural = _("monthly reports")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(month__day=1), name="monthly_report_month_first_day"),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="monthly_report_progress_percent"),
+        ]
+        indexes = [
+            # The reports page: a node's reports, newest first.
+            models.Index(fields=["node", "-created_at"], name="monthly_report_node_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node} {self.month:%Y-%m} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_REPORT_STATUSES
