@@ -45,6 +45,7 @@ typecheck: setup
 pytest: assets
 	DJANGO_SETTINGS_MODULE=gongzhi.config.settings_test $(BIN)/gongzhi manage makemigrations --check --dry-run --verbosity 0
 	$(BIN)/pytest -n 2 --dist loadfile -q
+	$(BIN)/pytest -p no:xdist -q -m concurrency
 
 test: lint typecheck pytest
 

@@ -9,6 +9,7 @@ from fractions import Fraction
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.utils import translation
 
 from gongzhi.accounts.models import Role
 from gongzhi.accounts.scope import resolve_actor
@@ -164,7 +165,8 @@ def test_running_the_worker_again_changes_nothing_and_rebuild_agrees(world: Worl
     roll()
     incremental = stored()
     out = io.StringIO()
-    call_command("rebuild_insight", stdout=out)
+    with translation.override("en"):
+        call_command("rebuild_insight", stdout=out)
     assert "ticket events" in out.getvalue()
     assert stored() == incremental == recount()
     assert RollupMark.objects.get().last_event_id == ticket.events.order_by("-pk").first().pk

@@ -209,6 +209,7 @@ def test_a_worker_that_died_mid_send_is_retried_after_its_lease(tree, gateway) -
     assert len(gateway.sent) == 1
 
 
+@pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent writers need PostgreSQL")
 def test_concurrent_deliverers_send_each_row_once(settings) -> None:

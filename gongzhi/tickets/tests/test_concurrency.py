@@ -17,6 +17,7 @@ from gongzhi.tickets.tests.factories import make_world, submit
 from gongzhi.tickets.workflow import TicketState
 
 
+@pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="row locks need PostgreSQL; SQLite serialises writers"

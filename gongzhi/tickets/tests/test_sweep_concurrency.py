@@ -19,6 +19,7 @@ from gongzhi.tickets.tests.factories import World, make_world, submit
 from gongzhi.tickets.workflow import Level, TicketState
 
 pytestmark = [
+    pytest.mark.concurrency,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="row locks need PostgreSQL; SQLite serialises writers"
