@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
@@ -763,56 +764,69 @@ def _phone_error(error: ApplicationError, field_name: str) -> str:
     return str((error.extra.get("fields") or {}).get(field_name) or error.message)
 
 
+@dataclass
+class _PhoneStep:
+    action: str
+    phone: str  # the verified phone, or ""
+    pending: str  # the phone a code was sent to, awaiting the code
+    error: str = ""
+    status: int = 200
+    verified_now: bool = False
+
+
+def _phone_step(request: HttpRequest) -> _PhoneStep:
+    """The resident pages' phone check: "send" a code, "verify" it; the session remembers the phone."""
+    session = request.session
+    step = _PhoneStep(
+        action=request.POST.get("action", "") if request.method == "POST" else "",
+        phone=session_verified_phone(session),
+        pending=str(session.get(PENDING_KEY) or ""),
+    )
+    try:
+        if step.action == "send":
+            sent = phone_code_send(
+                phone=request.POST.get("phone", ""), purpose=SIGNIN_PURPOSE, ip=client_ip(request)
+            )
+            session[PENDING_KEY] = step.pending = sent.phone
+        elif step.action == "change":
+            session_forget_phone(session)
+            session.pop(PENDING_KEY, None)
+            step.phone = step.pending = ""
+        elif step.action == "verify" and step.pending:
+            step.phone = phone_code_verify(
+                phone=step.pending,
+                code=request.POST.get("code", ""),
+                purpose=SIGNIN_PURPOSE,
+                ip=client_ip(request),
+            )
+            session.pop(PENDING_KEY, None)
+            session_remember_phone(session, step.phone)
+            step.verified_now = True
+    except (ValidationFailed, RateLimited) as refused:
+        step.error = _phone_error(refused, "phone" if step.action == "send" else "code")
+        step.status = refused.status
+    return step
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def resident_sign_in(request: HttpRequest, token: str) -> HttpResponse:
     meeting = Meeting.objects.select_related("kind", "node").filter(signin_token=token).first()
     if meeting is None:
         return _stale(request)
-    session = request.session
-    phone = session_verified_phone(session)
-    pending = str(session.get(PENDING_KEY) or "")
-    action = request.POST.get("action", "") if request.method == "POST" else ""
-    error, status = "", 200
-    if action == "send":
-        try:
-            sent = phone_code_send(
-                phone=request.POST.get("phone", ""), purpose=SIGNIN_PURPOSE, ip=client_ip(request)
-            )
-        except (ValidationFailed, RateLimited) as refused:
-            error, status = _phone_error(refused, "phone"), refused.status
-        else:
-            session[PENDING_KEY] = pending = sent.phone
-    elif action == "verify" and pending:
-        try:
-            phone = phone_code_verify(
-                phone=pending,
-                code=request.POST.get("code", ""),
-                purpose=SIGNIN_PURPOSE,
-                ip=client_ip(request),
-            )
-        except (ValidationFailed, RateLimited) as refused:
-            error, status = _phone_error(refused, "code"), refused.status
-        else:
-            session.pop(PENDING_KEY, None)
-            session_remember_phone(session, phone)
-            return _sign_in(request, meeting, token, phone)
-    elif action == "sign_in" and phone:
-        return _sign_in(request, meeting, token, phone)
-    elif action == "change":
-        session_forget_phone(session)
-        session.pop(PENDING_KEY, None)
-        phone = pending = ""
+    step = _phone_step(request)
+    if step.verified_now or (step.action == "sign_in" and step.phone):
+        return _sign_in(request, meeting, token, step.phone)
     context = {
         "meeting": meeting,
         "token": token,
-        "verified": phone,
-        "verified_masked": personal.mask_phone(phone),
-        "pending": pending if not phone else "",
-        "pending_masked": personal.mask_phone(pending),
-        "error": error,
+        "verified": step.phone,
+        "verified_masked": personal.mask_phone(step.phone),
+        "pending": step.pending if not step.phone else "",
+        "pending_masked": personal.mask_phone(step.pending),
+        "error": step.error,
     }
-    return render(request, RESIDENT + "signin.html", context, status=status)
+    return render(request, RESIDENT + "signin.html", context, status=step.status)
 
 
 def _sign_in(request: HttpRequest, meeting: Meeting, token: str, phone: str) -> HttpResponse:
@@ -898,34 +912,10 @@ def public_project_rate(request: HttpRequest, code: str, project_id: int) -> Htt
     project = public_projects(community=community).filter(pk=project_id, status=ProjectStatus.DONE).first()
     if project is None:
         raise Http404()
-    session = request.session
-    phone = session_verified_phone(session)
-    pending = str(session.get(PENDING_KEY) or "")
-    action = request.POST.get("action", "") if request.method == "POST" else ""
-    error, status, rated = "", 200, False
-    if action == "send":
-        try:
-            sent = phone_code_send(
-                phone=request.POST.get("phone", ""), purpose=SIGNIN_PURPOSE, ip=client_ip(request)
-            )
-        except (ValidationFailed, RateLimited) as refused:
-            error, status = _phone_error(refused, "phone"), refused.status
-        else:
-            session[PENDING_KEY] = pending = sent.phone
-    elif action == "verify" and pending:
-        try:
-            phone = phone_code_verify(
-                phone=pending,
-                code=request.POST.get("code", ""),
-                purpose=SIGNIN_PURPOSE,
-                ip=client_ip(request),
-            )
-        except (ValidationFailed, RateLimited) as refused:
-            error, status = _phone_error(refused, "code"), refused.status
-        else:
-            session.pop(PENDING_KEY, None)
-            session_remember_phone(session, phone)
-    elif action in ("satisfied", "unsatisfied") and phone:
+    step = _phone_step(request)
+    phone, pending, error, status, rated = step.phone, step.pending, step.error, step.status, False
+    action = step.action
+    if action in ("satisfied", "unsatisfied") and phone:
         rated = _rate_once(project, phone, satisfied=action == "satisfied")
         if not rated:
             error, status = _("You have already rated this project. Thank you."), 409
