@@ -219,6 +219,7 @@ STATICFILES_DIRS = [
     ("vendor/htmx", _NODE / "htmx.org" / "dist"),
     ("vendor/echarts", _NODE / "echarts" / "dist"),
     ("vendor/pico", _NODE / "@picocss" / "pico" / "css"),
+    ("vendor/leaflet", _NODE / "leaflet" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -242,6 +243,18 @@ TICKET_REPORT_IN_MINUTES = env_int("GONGZHI_TICKET_REPORT_IN_MINUTES", 120)
 SITE_URL = env_str("GONGZHI_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("GONGZHI_SITE_URL must start with http:// or https://")
+# Map tiles for the ticket map, e.g. "https://tiles.example.gov.cn/{z}/{x}/{y}.png"; empty draws
+# the places' own boundaries with no tile server at all.
+TICKET_MAP_TILES = env_str("GONGZHI_MAP_TILE_URL")
+TICKET_MAP_TILE_ATTRIBUTION = env_str("GONGZHI_MAP_TILE_ATTRIBUTION")
+if TICKET_MAP_TILES and (
+    not TICKET_MAP_TILES.startswith(("http://", "https://"))
+    or not all(part in TICKET_MAP_TILES for part in ("{z}", "{x}", "{y}"))
+):
+    raise ImproperlyConfigured(
+        "GONGZHI_MAP_TILE_URL must start with http:// or https:// and contain {z}, {x} and {y}, "
+        f"got {TICKET_MAP_TILES!r}"
+    )
 # Open311 jurisdiction_id values this endpoint answers to; empty accepts any (one jurisdiction).
 OPEN311_JURISDICTIONS = env_list("GONGZHI_OPEN311_JURISDICTIONS", [])
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

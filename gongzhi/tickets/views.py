@@ -850,5 +850,11 @@ def ticket_map(request: HttpRequest) -> HttpResponse:
         "tickets": tickets,
         "data": data,
         "limited": len(tickets) >= MAP_TICKET_LIMIT,
+        # Read per request: a configured tile server switches the page from ECharts to Leaflet.
+        "tiles": (
+            {"url": settings.TICKET_MAP_TILES, "attribution": settings.TICKET_MAP_TILE_ATTRIBUTION}
+            if settings.TICKET_MAP_TILES
+            else None
+        ),
     }
     return render(request, "tickets/map.html", context)
