@@ -50,6 +50,10 @@ def browser() -> Iterator[Browser]:
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
     # beside it are still plain synchronous calls.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # As gunicorn's --preload does in production: jieba's dictionary loaded before the first page needs it.
+    from gongzhi.tickets.text import initialize
+
+    initialize()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         yield launched

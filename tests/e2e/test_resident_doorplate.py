@@ -81,9 +81,11 @@ def test_a_resident_files_follows_and_rates_a_ticket_from_the_doorplate(site: Si
     page.set_viewport_size(PHONE)
     page.locator("a.entry[data-kind=help]").click()
     expect(page).to_have_url(re.compile(rf"/d/{re.escape(token)}/new/help/$"))
+    # htmx is deferred: the suggestions listen for input only once it has loaded.
+    page.wait_for_function("() => window.htmx !== undefined")
     page.locator("textarea[name=description]").fill("卫生间漏水了，天花板一直在滴水")
     chip = page.locator("#suggestions [data-pick=leak]")
-    expect(chip).to_be_visible()
+    expect(chip).to_be_visible(timeout=15_000)
     chip.click()
     expect(page.locator("input[name=category][value=leak]")).to_be_checked()
     floor = page.locator("input[name=answer_floor]")
