@@ -50,7 +50,8 @@ pytest: assets
 test: lint typecheck pytest
 
 e2e: assets
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m e2e -q -p no:xdist tests/e2e
+	mkdir -p var
+	GONGZHI_TEST_DATABASE_FILE=$(CURDIR)/var/e2e-test.sqlite3 DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -m e2e -q -p no:xdist tests/e2e
 
 # Refresh the README's screenshots (docs/screenshots) from a new end-to-end run.
 .PHONY: screenshots

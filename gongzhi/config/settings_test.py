@@ -19,3 +19,10 @@ os.environ.setdefault("GONGZHI_VAR_DIR", tempfile.mkdtemp(prefix="gongzhi-test-"
 from gongzhi.config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The browser tests serve pages from a live server whose request threads would otherwise share the
+# test's single in-memory SQLite connection, interleaving their transactions with the test's own ORM
+# calls ("database table is locked"). With a file, every thread has its own connection, as gunicorn
+# workers do in production, and SQLite's locks and busy timeout order the writers.
+if _e2e_database := os.environ.get("GONGZHI_TEST_DATABASE_FILE"):
+    DATABASES["default"]["TEST"] = {"NAME": _e2e_database}  # noqa: F405

@@ -44,6 +44,11 @@ BLOCKING_IMPACTS = {"serious", "critical"}
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    if connection.vendor == "sqlite" and not os.environ.get("GONGZHI_TEST_DATABASE_FILE"):
+        pytest.fail(
+            "The browser tests need a file database (the live server's threads must not share the test's "
+            "in-memory connection): run `make e2e`, or set GONGZHI_TEST_DATABASE_FILE=var/e2e-test.sqlite3"
+        )
     executable = shutil.which("chromium")
     if executable is None:
         pytest.fail("Debian's chromium is not installed: apt-get install chromium fonts-noto-cjk")

@@ -57,6 +57,9 @@ def _make_report(client, world: World, user=None) -> MonthlyReport:
             "/insight/reports/", {"node": world.tree.community.pk, "month": "2026-11"}, follow=False
         )
     assert response.status_code == 302, response.content[:500]
+    # The session began at LATER; log in again now, so that the wall clock (which may be long past
+    # LATER plus the session's age) does not log the client out of the requests that follow.
+    client.force_login(user or world.community_staff)
     return MonthlyReport.objects.get()
 
 
