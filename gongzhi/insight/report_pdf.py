@@ -33,6 +33,7 @@ from gongzhi.doorplates.pdf import cjk_font
 from gongzhi.insight.definitions import ratio
 from gongzhi.insight.report import (
     OVERDUE_LISTED,
+    TOP_TERMS,
     MonthlyFigures,
     headline_rows,
     kind_header,
@@ -183,10 +184,11 @@ def _top_issues(figures: MonthlyFigures, styles: dict[str, ParagraphStyle]) -> l
         words = _table(
             [_("Word"), *[t.term for t in figures.terms]],
             [[_("Tickets naming it"), *[t.tickets for t in figures.terms]]],
-            [0.16, *[0.84 / len(figures.terms)] * len(figures.terms)],
+            [0.16, *[0.84 / TOP_TERMS] * len(figures.terms)],  # as wide as ten words, however many
             styles,
             numeric=range(1, len(figures.terms) + 1),
         )
+        words.hAlign = "LEFT"
         note = _("Most frequent words in the residents' descriptions (tickets naming them, of %(n)d)") % {
             "n": figures.terms_from
         }
