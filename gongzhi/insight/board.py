@@ -1,7 +1,7 @@
 """A community's public board (公示栏): readable by anyone, so it holds no personal data by design.
 
-The month's three rates from the roll-ups (with last month's beside them), the recent tickets
-anonymised, and the community's public projects (三公开). Reads here are unscoped on purpose and
+The month's three rates from the roll-ups (with last month's beside them), the matters finished
+most recently and the newest received, anonymised, and the community's public projects (三公开). Reads here are unscoped on purpose and
 return only what may be shown to the public:
 
 - a ticket is its category, its compound and building (never the entrance or household), its day
@@ -34,7 +34,11 @@ from gongzhi.territory.models import Node, NodeKind, subtree_q
 from gongzhi.tickets.models import Summons, Ticket
 from gongzhi.tickets.workflow import AWAITING_RESOLUTION, AWAITING_RESPONSE, Level, TicketState
 
-RECENT_TICKETS = 12
+RECEIVED = 6  # the newest matters received, whatever their state
+FINISHED = 8  # the matters finished most recently, with what was done
+# Both lists look at the tickets received in this window (the `ticket_grid_submitted` index), so the
+# board's cost does not grow with the community's history; a quiet community's board looks further.
+WINDOW = dt.timedelta(days=60)
 PROJECTS = 8
 # The place of a ticket is told no finer than its building (never the entrance or household).
 PLACE_KINDS = (NodeKind.COMPOUND, NodeKind.BUILDING)
@@ -58,7 +62,8 @@ class Board:
     community: Node
     month: Figures
     last_month: Figures
-    tickets: list[BoardTicket]
+    received: list[BoardTicket]  # newest first
+    finished: list[BoardTicket]  # finished most recently first
     projects: list[Project]
 
 
@@ -172,43 +177,61 @@ def plain_outcome(ticket: Ticket, departments: list[str]) -> str:
     return ""
 
 
-def _recent_tickets(community: Node) -> list[BoardTicket]:
-    tickets = list(
-        Ticket.objects.filter(subtree_q("node__path", community.path), merged_into__isnull=True)
+_BOARD_FIELDS = (
+    "pk",
+    "state",
+    "level",
+    "submitted_at",
+    "resolved_at",
+    "public_outcome",
+    "reporter_name",  # loaded only to mask it, should the text for the board name the reporter
+    "category__name",
+    "node__path",
+)
+
+
+def _recent(community: Node) -> tuple[list[Ticket], list[Ticket]]:
+    """The newest tickets received and the ones finished most recently (merged ones left out)."""
+    grids = Node.objects.filter(subtree_q("path", community.path), kind=NodeKind.GRID).values("pk")
+    tickets = (
+        Ticket.objects.filter(grid_id__in=grids, merged_into__isnull=True)
         .select_related("category", "node")
-        .only(
-            "pk",
-            "state",
-            "level",
-            "submitted_at",
-            "resolved_at",
-            "public_outcome",
-            "reporter_name",  # loaded only to mask it, should the text for the board name the reporter
-            "category__name",
-            "node__path",
-        )
-        .order_by("-submitted_at", "-pk")[:RECENT_TICKETS]
+        .only(*_BOARD_FIELDS)
     )
-    places = _places(tickets)
-    departments = _departments(tickets)
-    board = []
-    for t in tickets:
+    recent = tickets.filter(submitted_at__gte=clock.now() - WINDOW)
+    received = list(recent.order_by("-submitted_at", "-pk")[:RECEIVED])
+    if len(received) < RECEIVED:  # a quiet community: look at its whole history (it is short)
+        recent = tickets
+        received = list(recent.order_by("-submitted_at", "-pk")[:RECEIVED])
+    finished = list(
+        recent.filter(state__in=list(SHOWN_AS_WRITTEN), resolved_at__isnull=False).order_by(
+            "-resolved_at", "-pk"
+        )[:FINISHED]
+    )
+    return received, finished
+
+
+def _board_tickets(community: Node) -> tuple[list[BoardTicket], list[BoardTicket]]:
+    received, finished = _recent(community)
+    places = _places(received + finished)
+    departments = _departments(received + finished)
+
+    def shown(t: Ticket) -> BoardTicket:
         status, tone = public_status(t.state)
         written = (
             redact.redact(t.public_outcome, names=[t.reporter_name]) if t.state in SHOWN_AS_WRITTEN else ""
         )
-        board.append(
-            BoardTicket(
-                category=t.category.name,
-                place=places.get(t.node.path, ""),
-                submitted_on=clock.localtime(t.submitted_at).date(),
-                status=status,
-                tone=tone,
-                outcome=written or plain_outcome(t, departments.get(t.pk, [])),
-                outcome_written=bool(written),
-            )
+        return BoardTicket(
+            category=t.category.name,
+            place=places.get(t.node.path, ""),
+            submitted_on=clock.localtime(t.submitted_at).date(),
+            status=status,
+            tone=tone,
+            outcome=written or plain_outcome(t, departments.get(t.pk, [])),
+            outcome_written=bool(written),
         )
-    return board
+
+    return [shown(t) for t in received], [shown(t) for t in finished]
 
 
 def public_status(state: str) -> tuple[str, str]:
@@ -228,10 +251,12 @@ def board_for(*, code: str) -> Board:
     """The public board of the community with this code; NotFound for any other code."""
     community = board_community(code)
     month, last_month = _month_figures(community, clock.today())
+    received, finished = _board_tickets(community)
     return Board(
         community=community,
         month=month,
         last_month=last_month,
-        tickets=_recent_tickets(community),
+        received=received,
+        finished=finished,
         projects=list(public_projects(community=community)[:PROJECTS]),
     )

@@ -101,14 +101,15 @@ def test_a_resident_opens_the_public_board_from_the_doorplate(site: Site) -> Non
     expect(page.locator("h1")).to_have_text("社区公示")
     expect(page.locator(".place .community")).to_have_text(world.tree.community.name)
     expect(page.locator(".board-rates li")).to_have_count(4)
-    expect(page.locator(".board-tickets li")).to_have_count(5)
-    newest = page.locator(".board-tickets li").nth(0)
-    expect(newest).to_contain_text("已更换卫生间上方的水管，漏水已止住。")
-    expect(newest.locator(".status")).to_have_text("已完成")
-    expect(page.locator(".board-tickets li").nth(1)).to_contain_text("由网格员办结，用时不到 1 小时。")
-    expect(page.locator(".board-tickets li").nth(2)).to_contain_text(
-        "网格员已受理，已吹哨召集城管局协助办理。"
-    )
+    finished = page.locator("section[aria-labelledby=finished-heading] .board-tickets li")
+    received = page.locator("section[aria-labelledby=received-heading] .board-tickets li")
+    expect(finished).to_have_count(3)  # this month's two and last month's consultation
+    expect(received).to_have_count(5)
+    expect(finished.nth(0)).to_contain_text("已更换卫生间上方的水管，漏水已止住。")
+    expect(finished.nth(0).locator(".status")).to_have_text("已完成")
+    expect(finished.nth(1)).to_contain_text("由网格员办结，用时不到 1 小时。")
+    expect(received.nth(2)).to_contain_text("网格员已受理，已吹哨召集城管局协助办理。")
+    expect(received.nth(3)).to_contain_text("等待网格员受理。")
     text = page.locator("main").inner_text()
     for personal in (*PERSONAL, "13700001111", "worker_a", "刘建华", "卫生间漏水"):
         assert personal not in text, personal
