@@ -108,10 +108,6 @@ class KindFigures:
     counts: Counts
 
     @property
-    def label(self) -> str:
-        return str(TicketKind(self.kind).label)
-
-    @property
     def satisfaction(self) -> Fraction | None:
         return ratio(self.counts.satisfied, self.counts.rated)
 
