@@ -11,8 +11,9 @@ already escalated or reminded for it. The reasons reported upward come from the 
 late, the level that held it, the escalations and reminders (催办), the departments summoned (吹哨)
 and whether they reported in (报到), and the handler's latest note.
 
-Three queries whatever the size: the candidate tickets (open now, or left an open state after the
-cutoff), their events up to the cutoff, and their summonses.
+Three queries whatever the size (four above a community: the grids' communities): the candidate
+tickets (open now, or left an open state after the cutoff), their events up to the cutoff, and
+their summonses.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.accounts.scope import Actor
 from gongzhi.core import clock, redact
-from gongzhi.territory.models import Node
+from gongzhi.territory.models import Node, NodeKind
 from gongzhi.tickets.deadlines import add_duration
 from gongzhi.tickets.models import EventAction, Summons, Ticket, TicketEvent
 from gongzhi.tickets.selectors import TicketFilters, ticket_list
@@ -135,6 +136,8 @@ def _candidates(
             "category__resolution_minutes",
             "category__counting",
             "grid__name",
+            "grid__path",
+            "grid__depth",
             "node__path",
             "owner_node__path",
             "assignee__id",
@@ -181,6 +184,17 @@ def _departments(tickets: list[Ticket], cutoff: dt.datetime) -> dict[int, list[D
     return found
 
 
+def _grid_names(tickets: list[Ticket], node: Node) -> dict[int, str]:
+    """Grid id → its name, with its community's before it when the report covers several
+    communities (every community has a 第一网格)."""
+    grids = {ticket.grid.pk: ticket.grid for ticket in tickets}
+    if node.kind in (NodeKind.COMMUNITY, NodeKind.GRID):
+        return {pk: grid.name for pk, grid in grids.items()}
+    parents = {pk: grid.path[: (grid.depth - 1) * Node.steplen] for pk, grid in grids.items()}
+    names = dict(Node.objects.filter(path__in=set(parents.values())).values_list("path", "name"))
+    return {pk: f"{names.get(parents[pk], '')} {grid.name}".strip() for pk, grid in grids.items()}
+
+
 def _missed_deadline(ticket: Ticket, events: list[TicketEvent], waiting_for: str) -> dt.datetime:
     """The deadline of this wait: the round's start plus the category's time, or the first escalation
     or reminder for it in the round if that came earlier (the category's time may have changed)."""
@@ -199,7 +213,11 @@ def _missed_deadline(ticket: Ticket, events: list[TicketEvent], waiting_for: str
 
 
 def _matter(
-    ticket: Ticket, events: list[TicketEvent], departments: list[DepartmentCall], cutoff: dt.datetime
+    ticket: Ticket,
+    events: list[TicketEvent],
+    departments: list[DepartmentCall],
+    cutoff: dt.datetime,
+    grid: str,
 ) -> OverdueMatter | None:
     """The ticket as it stood at the cutoff, if it was overdue then; None otherwise."""
     state, level = TicketState.SUBMITTED.value, ticket.level
@@ -226,7 +244,7 @@ def _matter(
     return OverdueMatter(
         number=ticket.number,
         category=ticket.category.name,
-        grid=ticket.grid.name,
+        grid=grid,
         submitted_at=clock.localtime(ticket.submitted_at),
         waiting_for=waiting_for,
         due_at=clock.localtime(due),
@@ -249,8 +267,11 @@ def overdue_at_cutoff(
     tickets = _candidates(actor, node, start, end, cutoff)
     events = _events(tickets, cutoff)
     departments = _departments(tickets, cutoff)
+    grids = _grid_names(tickets, node)
     matters: Iterable[OverdueMatter | None] = (
-        _matter(ticket, events.get(ticket.pk, []), departments.get(ticket.pk, []), cutoff)
+        _matter(
+            ticket, events.get(ticket.pk, []), departments.get(ticket.pk, []), cutoff, grids[ticket.grid_id]
+        )
         for ticket in tickets
     )
     found = [matter for matter in matters if matter is not None]

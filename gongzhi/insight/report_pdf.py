@@ -189,9 +189,13 @@ def _top_issues(figures: MonthlyFigures, styles: dict[str, ParagraphStyle]) -> l
             numeric=range(1, len(figures.terms) + 1),
         )
         words.hAlign = "LEFT"
-        note = _("Most frequent words in the residents' descriptions (tickets naming them, of %(n)d)") % {
-            "n": figures.terms_from
-        }
+        if figures.terms_from < figures.figures.counts.received:
+            note = _(
+                "Most frequent words in the residents' descriptions (in the newest %(n)d of the month's tickets)"
+            )
+        else:
+            note = _("Most frequent words in the residents' descriptions (tickets naming them, of %(n)d)")
+        note %= {"n": figures.terms_from}
         story += [
             Spacer(1, 3 * mm),
             KeepTogether([Paragraph(_escape(note), styles["body"]), Spacer(1, 1 * mm), words]),

@@ -416,3 +416,10 @@ def test_the_export_and_the_report_are_audited(
     assert exported.changes["filters"]["state"] == "open"
     assert (exported.changes["rows"], exported.changes["total"]) == (3, 3)  # summoned, waiting, October's
     assert exported.changes["names_shown"] == 1  # 王秀英, reporter of the summoned ticket
+
+
+def test_above_a_community_the_grid_is_named_with_its_community(month: Month) -> None:
+    with time_machine.travel(LATER, tick=False):
+        subdistrict = monthly_figures(actor=superactor(), node=month.world.tree.subdistrict, month=NOVEMBER)
+    assert {m.grid for m in subdistrict.overdue.matters} == {"奎星楼社区 第一网格"}
+    assert {m.grid for m in _figures(LATER).overdue.matters} == {"第一网格"}
