@@ -110,6 +110,16 @@ def mask_phone(phone: str) -> str:
     return f"{phone[:4]}****{phone[-2:]}" if len(phone) > 6 else "****"
 
 
+def mask_name(name: str) -> str:
+    """王*英, 王*, 欧阳**锋: the first and (from three characters) the last character kept."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return "*" if name else ""
+    if len(name) == 2:
+        return f"{name[0]}*"
+    return f"{name[0]}{'*' * (len(name) - 2)}{name[-1]}"
+
+
 def mask_id_number(id_number: str) -> str:
     """Never the whole number: the region's first digits and the check digit only."""
     if not id_number:

@@ -1,8 +1,16 @@
 """The monthly report of a node: the figures communities report upward, as a PDF and an xlsx.
 
-`monthly_figures` gathers them (scoped by the actor, from the roll-ups plus the open overdue
-tickets); `monthly_report_create` queues a `MonthlyReport` that the worker runs with
+`monthly_figures` gathers them, scoped by the actor: the counts and rates of the tickets received in
+the month from the roll-ups (by kind, so that consultations answered (码上办) and matters handled
+(码上帮) are told apart as communities report them, and by category), the month's most frequent
+words, the overdue matters at the month's end with their reasons (`report_overdue`), and the
+meetings held. `monthly_report_create` queues a `MonthlyReport` that the worker runs with
 `monthly_report_run`, saving both files in MEDIA_ROOT so they can be downloaded again.
+
+A report made again for a past month tells the same overdue matters: they are rebuilt from the
+events up to the month's end. The counts and rates are those of the month's tickets with their
+outcomes as they stand when the report is made (a ticket resolved since counts as resolved), as the
+dashboards count them.
 """
 
 from __future__ import annotations
@@ -10,15 +18,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor, resolve_actor, scope_q
@@ -26,18 +36,61 @@ from gongzhi.audit.models import AuditAction
 from gongzhi.audit.services import audit_record
 from gongzhi.core import clock
 from gongzhi.core.errors import ApplicationError, NotFound, ValidationFailed
+from gongzhi.insight.definitions import COUNT_FIELDS, ratio
 from gongzhi.insight.models import DailyRollup, MonthlyReport, ReportStatus
-from gongzhi.insight.selectors import NodeFigures, rates_for
+from gongzhi.insight.report_overdue import Overdue, OverdueMatter, overdue_at_cutoff
+from gongzhi.insight.selectors import Counts, NodeFigures, rates_for
 from gongzhi.meetings.selectors import MeetingFigures, meeting_figures
-from gongzhi.territory.models import Node, subtree_q
-from gongzhi.tickets.models import Ticket
-from gongzhi.tickets.selectors import TicketFilters, ticket_list
-from gongzhi.tickets.workflow import AWAITING_RESPONSE
+from gongzhi.territory.models import Node, NodeKind, subtree_q
+from gongzhi.tickets.models import Ticket, TicketKind
+from gongzhi.tickets.text import tokens
 
 logger = logging.getLogger(__name__)
 
-TOP_CATEGORIES = 5
-OVERDUE_LIMIT = 50  # the report lists the longest-overdue matters; the total is always given
+TOP_CATEGORIES = 10
+TOP_TERMS = 10
+OVERDUE_LISTED = 50  # the PDF lists the longest overdue; the xlsx lists them all, the totals are always given
+# The words of at most this many of the month's tickets are counted (a district's month is larger):
+# the most frequent words do not change with more, and the report stays quick.
+TERMS_SAMPLE = 4000
+# Places whose names' words are left out of the frequent words; words that say nothing of a matter.
+PLACE_NAME_KINDS = (
+    NodeKind.DISTRICT,
+    NodeKind.SUBDISTRICT,
+    NodeKind.COMMUNITY,
+    NodeKind.GRID,
+    NodeKind.MICRO_GRID,
+    NodeKind.COMPOUND,
+    NodeKind.BUILDING,
+)
+TERMS_LEFT_OUT = frozenset(
+    [
+        "开始",
+        "尽快",
+        "不管",
+        "放过",
+        "整个",
+        "上面",
+        "下面",
+        "旁边",
+        "楼下",
+        "楼上",
+        "附近",
+        "门口",
+        "单元",
+        "小区",
+        "社区",
+        "住户",
+        "居民",
+        "业主",
+        "公司",
+        "一直",
+        "还是",
+        "不敢",
+    ]
+)
+# Kinds in the order communities report them: matters (码上帮), consultations (码上办), opinions (码上说).
+KIND_ORDER = (TicketKind.HELP, TicketKind.AFFAIRS, TicketKind.VOICE)
 
 
 @dataclass(frozen=True)
@@ -48,14 +101,21 @@ class CategoryCount:
 
 
 @dataclass(frozen=True)
-class OverdueMatter:
-    number: str
-    category: str
-    level: str
-    place: str
-    due_at: dt.datetime
-    reminders: int
-    why: str  # "not accepted in time" or "not resolved in time"
+class KindFigures:
+    """The counts of one kind of ticket: what "consultations answered" and "matters handled" are."""
+
+    kind: str
+    counts: Counts
+
+    @property
+    def satisfaction(self) -> Fraction | None:
+        return ratio(self.counts.satisfied, self.counts.rated)
+
+
+@dataclass(frozen=True)
+class TermCount:
+    term: str
+    tickets: int  # tickets whose description holds the word (once per ticket)
 
 
 @dataclass(frozen=True)
@@ -63,15 +123,25 @@ class MonthlyFigures:
     node: Node
     month: dt.date
     figures: NodeFigures
+    by_kind: list[KindFigures]  # in KIND_ORDER, every kind present
     by_category: list[CategoryCount]
-    overdue: list[OverdueMatter]
-    overdue_total: int
+    terms: list[TermCount]
+    terms_from: int  # the tickets whose words were counted
+    overdue: Overdue
     meetings: MeetingFigures | None  # None when the actor may not read the meetings there
     generated_at: dt.datetime
 
     @property
     def top_categories(self) -> list[CategoryCount]:
         return [c for c in self.by_category if c.received][:TOP_CATEGORIES]
+
+    def kind(self, kind: str) -> KindFigures:
+        return next(figures for figures in self.by_kind if figures.kind == kind)
+
+    @property
+    def month_complete(self) -> bool:
+        """False for the month under way: its overdue matters are those of the moment of the report."""
+        return self.overdue.cutoff.date() > month_end(self.month)
 
 
 def month_start(value: dt.date) -> dt.date:
@@ -95,10 +165,13 @@ def _local_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
 
 
+def _rollups(node: Node, start: dt.date, end: dt.date) -> QuerySet[DailyRollup]:
+    return DailyRollup.objects.filter(day__gte=start, day__lte=end).filter(subtree_q("grid__path", node.path))
+
+
 def _by_category(node: Node, start: dt.date, end: dt.date) -> list[CategoryCount]:
     rows = (
-        DailyRollup.objects.filter(day__gte=start, day__lte=end)
-        .filter(subtree_q("grid__path", node.path))
+        _rollups(node, start, end)
         .values("category__name")
         .annotate(received=Sum("received"), resolved=Sum("resolved"))
         .order_by("-received", "category__name")
@@ -111,27 +184,51 @@ def _by_category(node: Node, start: dt.date, end: dt.date) -> list[CategoryCount
     ]
 
 
-def _overdue(actor: Actor, node: Node) -> tuple[list[OverdueMatter], int]:
-    tickets: QuerySet[Ticket] = ticket_list(
-        actor=actor, filters=TicketFilters(state="open", node_id=node.pk, overdue=True)
-    ).order_by("submitted_at", "pk")
-    total = tickets.count()
-    matters = []
-    for ticket in tickets[:OVERDUE_LIMIT]:
-        waiting_response = ticket.state in AWAITING_RESPONSE
-        due = ticket.response_due_at if waiting_response else ticket.resolution_due_at
-        matters.append(
-            OverdueMatter(
-                number=ticket.number,
-                category=ticket.category.name,
-                level=str(ticket.get_level_display()),
-                place=ticket.owner_node.name,
-                due_at=clock.localtime(due) if due else clock.localtime(ticket.submitted_at),
-                reminders=ticket.reminders,
-                why=_("Not accepted in time") if waiting_response else _("Not resolved in time"),
-            )
+def _by_kind(node: Node, start: dt.date, end: dt.date) -> list[KindFigures]:
+    rows = _rollups(node, start, end).values("kind").annotate(**{name: Sum(name) for name in COUNT_FIELDS})
+    counts = {row["kind"]: Counts.from_row(row) for row in rows.order_by()}
+    return [KindFigures(kind=kind.value, counts=counts.get(kind.value, Counts())) for kind in KIND_ORDER]
+
+
+def _place_names(node: Node) -> list[str]:
+    """The names of the places in and above the node (down to the buildings): a word of one of them
+    (花园 of 鼓楼花园) tells where, not what."""
+    places = Node.objects.filter(
+        Q(subtree_q("path", node.path)) | Q(path__in=node.ancestor_paths),
+        kind__in=PLACE_NAME_KINDS,
+    )
+    return list(places.values_list("name", flat=True))
+
+
+def _terms(node: Node, start: dt.datetime, end: dt.datetime) -> tuple[list[TermCount], int]:
+    """The month's most frequent words (jieba, as the hot topics), each counted once per ticket.
+    Words with digits (3号楼, 101) and words of place names say where, not what, and a single character
+    (热 of 不太热) says little alone: they are left out."""
+    grids = Node.objects.filter(subtree_q("path", node.path), kind=NodeKind.GRID).values("pk")
+    descriptions = list(
+        Ticket.objects.filter(
+            grid_id__in=grids, submitted_at__gte=start, submitted_at__lt=end, merged_into__isnull=True
         )
-    return matters, total
+        .order_by("-submitted_at")
+        .values_list("description", flat=True)[:TERMS_SAMPLE]
+    )
+    counted: Counter[str] = Counter()
+    for description in descriptions:
+        counted.update(
+            {
+                word
+                for word in tokens(description)
+                if len(word) > 1 and not any(char.isdigit() for char in word)
+            }
+        )
+    places = _place_names(node)
+    ranked = sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+    top = [
+        TermCount(term, count)
+        for term, count in ranked
+        if count > 1 and term not in TERMS_LEFT_OUT and not any(term in place for place in places)
+    ]
+    return top[:TOP_TERMS], len(descriptions)
 
 
 def _meetings(actor: Actor, node: Node, month: dt.date) -> MeetingFigures | None:
@@ -146,18 +243,24 @@ def _meetings(actor: Actor, node: Node, month: dt.date) -> MeetingFigures | None
 def monthly_figures(*, actor: Actor, node: Node | int, month: dt.date) -> MonthlyFigures:
     """Everything the monthly report shows, scoped by the actor (404 outside their scope)."""
     month = month_start(month)
-    figures = rates_for(actor=actor, node=node, start=month, end=month_end(month))
+    last_day = month_end(month)
+    figures = rates_for(actor=actor, node=node, start=month, end=last_day)
     found = figures.node
-    overdue, overdue_total = _overdue(actor, found)
+    now = clock.now()
+    start, end = _local_midnight(month), _local_midnight(last_day + dt.timedelta(days=1))
+    terms, terms_from = _terms(found, start, end)
     return MonthlyFigures(
         node=found,
         month=month,
         figures=figures,
-        by_category=_by_category(found, month, month_end(month)),
-        overdue=overdue,
-        overdue_total=overdue_total,
+        by_kind=_by_kind(found, month, last_day),
+        by_category=_by_category(found, month, last_day),
+        terms=terms,
+        terms_from=terms_from,
+        # The month's end, or now for the month under way.
+        overdue=overdue_at_cutoff(actor=actor, node=found, start=start, end=end, cutoff=min(end, now)),
         meetings=_meetings(actor, found, month),
-        generated_at=clock.localtime(clock.now()),
+        generated_at=clock.localtime(now),
     )
 
 
@@ -272,19 +375,105 @@ def report_title(figures: MonthlyFigures) -> str:
     }
 
 
-def headline_rows(figures: MonthlyFigures) -> list[tuple[str, int]]:
-    """The figures communities report upward, as (label, number)."""
+def report_scope_line(figures: MonthlyFigures) -> str:
+    return _(
+        "Tickets received from %(start)s to %(end)s, with their outcomes as of %(now)s. Overdue matters "
+        "as they stood at %(cutoff)s."
+    ) % {
+        "start": f"{figures.figures.start:%Y-%m-%d}",
+        "end": f"{figures.figures.end:%Y-%m-%d}",
+        "now": f"{figures.generated_at:%Y-%m-%d %H:%M}",
+        "cutoff": f"{figures.overdue.cutoff:%Y-%m-%d %H:%M}",
+    }
+
+
+def of(numerator: int, denominator: int) -> str:
+    """'12 of 15 (80.0%)'; '0 of 0' has no percentage."""
+    if not denominator:
+        return _("%(n)d of %(total)d") % {"n": numerator, "total": denominator}
+    return _("%(n)d of %(total)d (%(percent)s)") % {
+        "n": numerator,
+        "total": denominator,
+        "percent": percent(ratio(numerator, denominator)),
+    }
+
+
+def headline_rows(figures: MonthlyFigures) -> list[tuple[str, str]]:
+    """The figures communities report upward, as (label, value in words)."""
     counts = figures.figures.counts
+    help_, affairs, voice = (figures.kind(kind).counts for kind in KIND_ORDER)
+    overdue = figures.overdue
     return [
-        (_("Consultations and requests received"), counts.received),
-        (_("Answered (accepted)"), counts.responded),
-        (_("Matters handled (resolved)"), counts.resolved),
-        (_("Rated by the resident"), counts.rated),
-        (_("Satisfied or basically satisfied"), counts.satisfied),
-        (_("Reopened"), counts.reopened),
-        (_("Escalated"), counts.escalated),
-        (_("Open and overdue now"), figures.overdue_total),
+        (_("Tickets received"), str(counts.received)),
+        (_("Matters handled (码上帮, resolved)"), of(help_.resolved, help_.received)),
+        (_("Consultations answered (码上办, resolved)"), of(affairs.resolved, affairs.received)),
+        (_("Opinions and suggestions replied to (码上说, resolved)"), of(voice.resolved, voice.received)),
+        (_("Accepted within the response deadline"), of(counts.responded_on_time, counts.received)),
+        (_("Satisfied or basically satisfied"), of(counts.satisfied, counts.rated)),
+        (_("Reopened after the resident's rating or by staff"), str(counts.reopened)),
+        (_("Escalated to a higher level"), str(counts.escalated)),
+        (
+            _("Overdue at the month's end") if figures.month_complete else _("Overdue now"),
+            _("%(total)d (still open now: %(open)d)") % {"total": overdue.total, "open": overdue.still_open},
+        ),
     ]
+
+
+def headline_numbers(figures: MonthlyFigures) -> list[tuple[str, int, int | None]]:
+    """The headline as numbers for the workbook: (label, count, out of)."""
+    counts = figures.figures.counts
+    help_, affairs, voice = (figures.kind(kind).counts for kind in KIND_ORDER)
+    return [
+        (_("Tickets received"), counts.received, None),
+        (_("Matters handled (码上帮, resolved)"), help_.resolved, help_.received),
+        (_("Consultations answered (码上办, resolved)"), affairs.resolved, affairs.received),
+        (_("Opinions and suggestions replied to (码上说, resolved)"), voice.resolved, voice.received),
+        (_("Accepted within the response deadline"), counts.responded_on_time, counts.received),
+        (_("Satisfied or basically satisfied"), counts.satisfied, counts.rated),
+        (_("Reopened after the resident's rating or by staff"), counts.reopened, None),
+        (_("Escalated to a higher level"), counts.escalated, None),
+        (
+            _("Overdue at the month's end") if figures.month_complete else _("Overdue now"),
+            figures.overdue.total,
+            None,
+        ),
+        (_("Of these, still open now"), figures.overdue.still_open, figures.overdue.total),
+    ]
+
+
+def kind_header() -> list[str]:
+    return [
+        _("Kind"),
+        _("Received"),
+        _("Accepted"),
+        _("Resolved (answered)"),
+        _("Resolved on time"),
+        _("Rated"),
+        _("Satisfaction rate"),
+    ]
+
+
+def kind_rows(figures: MonthlyFigures) -> list[list[object]]:
+    return [
+        [
+            kind_name(k.kind),
+            k.counts.received,
+            k.counts.responded,
+            k.counts.resolved,
+            k.counts.resolved_on_time,
+            k.counts.rated,
+            percent(k.satisfaction),
+        ]
+        for k in figures.by_kind
+    ]
+
+
+def kind_name(kind: str) -> str:
+    if kind == TicketKind.HELP:
+        return _("Matters (码上帮)")
+    if kind == TicketKind.AFFAIRS:
+        return _("Consultations (码上办)")
+    return _("Opinions and suggestions (码上说)")
 
 
 def rate_rows(figures: MonthlyFigures) -> list[tuple[str, str, str, str]]:
@@ -308,3 +497,64 @@ def meeting_rows(meetings: MeetingFigures) -> list[tuple[str, int]]:
         (_("Resolutions carried out"), meetings.matters_resolved),
         (_("Resolutions still open"), meetings.matters_open),
     ]
+
+
+def late_words(delta: dt.timedelta) -> str:
+    """How late, in days and hours ('3 d 4 h'), or hours and minutes under a day."""
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+    return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+
+
+def department_words(matter: OverdueMatter) -> str:
+    """'城管局: reported in 11-12 10:30 (late); 供水公司: not reported in' — or '' when none was summoned."""
+    parts = []
+    for call in matter.departments:
+        if call.reported_at is None:
+            parts.append(_("%(department)s: not reported in") % {"department": call.name})
+        elif call.reported_late:
+            parts.append(
+                _("%(department)s: reported in %(at)s, late")
+                % {"department": call.name, "at": f"{call.reported_at:%m-%d %H:%M}"}
+            )
+        else:
+            parts.append(
+                _("%(department)s: reported in %(at)s")
+                % {"department": call.name, "at": f"{call.reported_at:%m-%d %H:%M}"}
+            )
+    return pgettext("list separator", "; ").join(parts)
+
+
+def now_words(matter: OverdueMatter) -> str:
+    if matter.still_open:
+        return _("Still open")
+    if matter.resolved_at is not None:
+        return _("Resolved %(at)s") % {"at": f"{matter.resolved_at:%m-%d}"}
+    return _("Closed")
+
+
+def why_words(matter: OverdueMatter) -> str:
+    """The reasons a community reports upward, in one cell."""
+    parts = [
+        _("%(why)s, %(late)s late at the %(level)s level")
+        % {"why": matter.why, "late": late_words(matter.late), "level": matter.level_name}
+    ]
+    if matter.escalations:
+        parts.append(
+            ngettext("escalated once", "escalated %(n)d times", matter.escalations)
+            % {"n": matter.escalations}
+        )
+    if matter.reminders:
+        parts.append(
+            ngettext("one reminder (催办)", "%(n)d reminders (催办)", matter.reminders)
+            % {"n": matter.reminders}
+        )
+    summoned = department_words(matter)
+    if summoned:
+        parts.append(_("summoned: %(departments)s") % {"departments": summoned})
+    if matter.latest_note:
+        parts.append(_("latest note: %(note)s") % {"note": matter.latest_note})
+    return pgettext("list separator", "; ").join(parts)

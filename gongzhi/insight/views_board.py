@@ -26,6 +26,7 @@ class ShownRate:
     numerator: int
     denominator: int
     definition: str
+    last_value: str  # last month's, for comparison
 
 
 def board_cache_key(code: str, language: str) -> str:
@@ -62,7 +63,8 @@ def board(request: HttpRequest, code: str) -> HttpResponse:
             numerator=rate.numerator,
             denominator=rate.denominator,
             definition=str(rate.definition.definition),
+            last_value=percent(last.value),
         )
-        for rate in found.month.rates
+        for rate, last in zip(found.month.rates, found.last_month.rates, strict=True)
     ]
     return render(request, "insight/board/board.html", {"board": found, "rates": rates})

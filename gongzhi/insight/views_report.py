@@ -114,7 +114,8 @@ def report_download(request: HttpRequest, report_id: int, kind: str) -> HttpResp
 @staff_view
 @require_GET
 def tickets_export(request: HttpRequest) -> HttpResponse:
-    """The ticket list with the filters of /tickets/, as xlsx: scoped, phones masked."""
+    """The ticket list with the filters of /tickets/, as xlsx: scoped, phones masked, names masked
+    where the user may not reveal personal data; cut at EXPORT_LIMIT rows, and saying so."""
     actor = request_actor(request)
     categories = [(c.code, c.name) for c in Category.objects.order_by("order", "code").only("code", "name")]
     form = ticket_forms.TicketFilterForm(request.GET or None, categories=categories)
@@ -133,7 +134,10 @@ def tickets_export(request: HttpRequest) -> HttpResponse:
             overdue=data["overdue"],
             query=data["q"],
         )
-    content = tickets_export_xlsx(actor=actor, filters=filters, node=node, ip_address=client_ip(request))
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="tickets-{clock.today():%Y%m%d}.xlsx"'
+    export = tickets_export_xlsx(actor=actor, filters=filters, node=node, ip_address=client_ip(request))
+    name = f"tickets-{clock.today():%Y%m%d}"
+    if export.truncated:  # said in the file's first row too, and beside the export link
+        name += f"-newest-{export.rows}-of-{export.total}"
+    response = HttpResponse(export.content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     return response

@@ -158,6 +158,7 @@ class TicketDetailOut(TicketOut):
     rating: str
     rating_comment: str
     resolution_note: str
+    public_outcome: str = Field(description="What the community's public board says was done.")
     rejection_reason: str
     version: int
     actions: list[str] = Field(description="The state-machine actions the caller may take now.")
@@ -198,6 +199,13 @@ class ActionIn(Schema):
         description="What was done (resolve), the reason (reject, reopen), or the comment.",
     )
     into: str = Field("", max_length=20, pattern=NO_NUL, description="merge: the surviving ticket's number.")
+    public_outcome: str = Field(
+        "",
+        max_length=200,
+        pattern=NO_NUL,
+        description="resolve: what the community's public board may say was done (optional; refused "
+        "with 422 when it holds a name, phone, ID or door number).",
+    )
     is_public: bool = Field(False, description="comment: shown to the resident too.")
 
 
@@ -321,6 +329,7 @@ def ticket_detail_out(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "rating": ticket.rating,
         "rating_comment": ticket.rating_comment,
         "resolution_note": ticket.resolution_note,
+        "public_outcome": ticket.public_outcome,
         "rejection_reason": ticket.rejection_reason,
         "version": ticket.version,
         "actions": [str(action) for action in ticket_actions_for(actor=actor, ticket=ticket)],
@@ -524,7 +533,9 @@ def tickets_act(
     elif action == "start":
         handling.ticket_start(actor=actor, ticket_id=ticket.pk, note=note)
     elif action == "resolve":
-        handling.ticket_resolve(actor=actor, ticket_id=ticket.pk, note=note)
+        handling.ticket_resolve(
+            actor=actor, ticket_id=ticket.pk, note=note, public_outcome=payload.public_outcome
+        )
     elif action == "reject":
         handling.ticket_reject(actor=actor, ticket_id=ticket.pk, reason=note)
     elif action == "reopen":

@@ -70,6 +70,21 @@ class NoteForm(forms.Form):
     )
 
 
+def public_outcome_field() -> forms.CharField:
+    """The text for the community's public board, written knowing it is public (resolve, confirm)."""
+    return forms.CharField(
+        label=_("For the public board (optional)"),
+        max_length=200,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Everyone can read this on the community's public board. Say in general words what was "
+            "done, e.g. “Replaced the stairwell lamp.”: no names, phone numbers or door numbers. "
+            "Left empty, the board only says that the matter was resolved."
+        ),
+    )
+
+
 class ResolveForm(forms.Form):
     note = forms.CharField(
         label=_("What was done"),
@@ -77,6 +92,7 @@ class ResolveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("Say what was done.")},
     )
+    public_outcome = public_outcome_field()
     photos = PhotosField(label=_("Photos (up to 3)"), required=False)
 
 
@@ -143,6 +159,7 @@ class ConfirmForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("Say what was done.")},
     )
+    public_outcome = public_outcome_field()
 
 
 class SummonsActionForm(forms.Form):

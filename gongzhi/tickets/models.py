@@ -221,6 +221,9 @@ class Ticket(models.Model):
     rating = models.CharField(_("rating"), max_length=24, choices=Rating.choices, blank=True)
     rating_comment = models.CharField(_("rating comment"), max_length=500, blank=True)
     resolution_note = models.TextField(_("what was done"), max_length=2000, blank=True)
+    # What the community's public board (三公开) may say was done: written by the resolving staff for
+    # the public, checked for personal data (gongzhi.core.redact). Never copied from the note above.
+    public_outcome = models.CharField(_("outcome for the public board"), max_length=200, blank=True)
     rejection_reason = models.CharField(_("reason"), max_length=500, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -33,6 +33,7 @@ from gongzhi.accounts.scope import Actor, scope_q
 from gongzhi.core import clock
 from gongzhi.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.core.views import request_actor, staff_view
+from gongzhi.insight.report_xlsx import EXPORT_LIMIT
 from gongzhi.people.views import attach_addresses
 from gongzhi.territory.models import Node, NodeKind, Organization, OrganizationKind, subtree_q
 from gongzhi.territory.selectors import node_get
@@ -163,6 +164,7 @@ def ticket_list_view(request: HttpRequest) -> HttpResponse:
         "tickets": tickets,
         "filtered": bool(params),
         "query_string": urlencode(params),
+        "export_limit": EXPORT_LIMIT,
         "hx_target": "#results",
         "can_enter": actor.has_perm_anywhere(Perm.HANDLE_TICKETS),
         "is_department": bool(actor.organization_ids(Role.DEPARTMENT_HANDLER)),
@@ -367,7 +369,13 @@ def _perform(request: HttpRequest, ticket: Ticket, action: str, form: forms.Form
         return _("Work started.")
     if action == "resolve":
         photos = clean_photos(data["photos"])
-        handling.ticket_resolve(actor=actor, ticket_id=ticket.pk, note=data["note"], photos=photos)
+        handling.ticket_resolve(
+            actor=actor,
+            ticket_id=ticket.pk,
+            note=data["note"],
+            photos=photos,
+            public_outcome=data["public_outcome"],
+        )
         return _("Resolved. The resident is asked to rate the result.")
     if action == "reject":
         handling.ticket_reject(actor=actor, ticket_id=ticket.pk, reason=data["reason"])
@@ -447,14 +455,22 @@ def whistle_confirm_view(request: HttpRequest, number: str, whistle_id: int) -> 
     error = ""
     if form.is_valid():
         try:
-            handling.whistle_confirm(actor=actor, whistle_id=whistle.pk, note=form.cleaned_data["note"])
+            handling.whistle_confirm(
+                actor=actor,
+                whistle_id=whistle.pk,
+                note=form.cleaned_data["note"],
+                public_outcome=form.cleaned_data["public_outcome"],
+            )
         except (IllegalTransition, handling.Conflict) as failure:
             context = _detail_context(
                 request, ticket_get(actor=actor, number=number), error=_refusal(failure)
             )
             return _render_detail(request, context, status=409)
         except ValidationFailed as failure:
-            error = str(failure.message)
+            if failure.extra.get("fields"):
+                _field_errors(form, failure)  # shown under their fields
+            else:
+                error = str(failure.message)
         else:
             message = _("Confirmed; the ticket is resolved.")
             if not _is_htmx(request):

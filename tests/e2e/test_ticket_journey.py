@@ -148,7 +148,8 @@ def test_a_ticket_from_grid_to_department_and_back(site: Site, tmp_path: Path, s
     resolve = page.locator("details:has(form[action$='/resolve/'])")
     if not resolve.evaluate("el => el.open"):
         resolve.locator("summary").click()
-    resolve.locator("textarea").fill("已联系物业清运，楼道已清空")
+    resolve.locator("textarea[name=resolve-note]").fill("已联系物业清运，楼道已清空")
+    resolve.locator("textarea[name=resolve-public_outcome]").fill("楼道杂物已清运。")  # for the public board
     resolve.locator("input[type=file]").set_input_files(str(_photo(tmp_path)))
     site.screenshot("ticket-resolve-form")
     resolve.locator("button[type=submit]").click()
@@ -228,7 +229,7 @@ def test_a_ticket_from_grid_to_department_and_back(site: Site, tmp_path: Path, s
     _switch_user(site, world["staff"].username)
     site.goto(f"/tickets/{ticket.number}/")
     confirm = page.locator(f"form[action$='/whistles/{summons.whistle_id}/confirm/']")
-    confirm.locator("textarea").fill("现场已复核，楼道畅通")
+    confirm.locator("textarea[name=note]").fill("现场已复核，楼道畅通")
     confirm.locator("button[type=submit]").click()
     expect(page.locator(".ticket-summary .state-resolved")).to_be_visible()
     ticket.refresh_from_db()

@@ -961,6 +961,9 @@ class _Simulator:
         note = note or rng.choice(RESOLUTION_NOTES[ticket.policy.code])  # a confirmation's note
         self._move(ticket, at, TicketState.RESOLVED, EventAction.RESOLVED, note)
         row["resolved_at"], row["resolution_note"] = at, note
+        # Most handlers also write the text for the public board (the demo's notes hold no personal
+        # data); the others leave it to the board's plain sentence. No draw: the demo stays the same.
+        row["public_outcome"] = note if row["id"] % 5 else ""
         row["rating_due_at"] = at + self.rating_window
         # The resident rates within the window, or the sweep closes the ticket when it ends.
         if rng.random() < 0.72:
@@ -1129,7 +1132,9 @@ class _Simulator:
     def _resolve_at(self, ticket: _Ticket, at: int) -> None:
         note = RESOLUTION_NOTES[ticket.policy.code][0]
         self._move(ticket, at, TicketState.RESOLVED, EventAction.RESOLVED, note)
-        ticket.row.update(resolved_at=at, resolution_note=note, rating_due_at=at + self.rating_window)
+        ticket.row.update(
+            resolved_at=at, resolution_note=note, public_outcome=note, rating_due_at=at + self.rating_window
+        )
 
     def _whistle_open(self, ticket: _Ticket, at: int) -> None:
         department, name = next(d for d in ticket.policy.departments)
@@ -1224,6 +1229,7 @@ _TICKET_DEFAULTS: dict[str, Any] = {
     "rating": "",
     "rating_comment": "",
     "resolution_note": "",
+    "public_outcome": "",
     "rejection_reason": "",
     **dict.fromkeys(_TICKET_TIMES),
 }

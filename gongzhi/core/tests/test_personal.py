@@ -128,3 +128,11 @@ def test_lookup_hash_is_the_plain_hmac_of_the_value(settings):
     expected = hmac.new(settings.LOOKUP_HASH_KEY.encode(), b"11010519491231002X", hashlib.sha256).hexdigest()
     assert personal.lookup_hash("11010519491231002X") == expected
     assert personal.lookup_hash("11010519491231002X") == expected  # the cached key is not consumed
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [("王秀英", "王*英"), ("王丽", "王*"), ("欧阳修远", "欧**远"), ("李", "*"), ("", ""), (" 张强 ", "张*")],
+)
+def test_a_name_is_masked_to_its_first_and_last_characters(name: str, masked: str) -> None:
+    assert personal.mask_name(name) == masked

@@ -16,11 +16,12 @@ from django.core.files.base import File
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from gongzhi.accounts.models import Role
 from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor
-from gongzhi.core import clock
+from gongzhi.core import clock, redact
 from gongzhi.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.territory.models import Node, Organization, OrganizationKind
 from gongzhi.tickets.deadlines import add_duration
@@ -140,6 +141,49 @@ def _required(text: str, message: str) -> str:
     return text
 
 
+PUBLIC_OUTCOME_MAX = 200
+_FOUND_WORDS = {
+    redact.Found.PHONE: gettext_lazy("a phone number"),
+    redact.Found.ID_NUMBER: gettext_lazy("an ID number"),
+    redact.Found.EMAIL: gettext_lazy("an e-mail address"),
+    redact.Found.DOOR: gettext_lazy("a door number"),
+    redact.Found.NAME: gettext_lazy("a person's name"),
+}
+
+
+def ticket_known_names(ticket: Ticket) -> set[str]:
+    """The names of the people this ticket knows: its reporter and the staff who handled it."""
+    names = {ticket.reporter_name}
+    user_ids = {ticket.assignee_id, ticket.entered_by_id, ticket.reporter_user_id}
+    user_ids |= set(ticket.events.exclude(actor=None).values_list("actor_id", flat=True))
+    from gongzhi.accounts.models import User
+
+    for user in User.objects.filter(pk__in={pk for pk in user_ids if pk is not None}):
+        names |= {user.display_name, user.first_name, user.last_name, user.get_full_name()}
+    return {name for name in names if name}
+
+
+def clean_public_outcome(ticket: Ticket, actor: Actor, text: str) -> str:
+    """The outcome for the public board, refused (with what was found) when it holds personal data."""
+    text = " ".join((text or "").split())
+    if not text:
+        return ""
+    if len(text) > PUBLIC_OUTCOME_MAX:
+        message = _("Keep the text for the public board under %(n)d characters.") % {"n": PUBLIC_OUTCOME_MAX}
+        raise ValidationFailed(message, extra={"fields": {"public_outcome": message}})
+    names = ticket_known_names(ticket)
+    if actor.user is not None:
+        names |= {actor.user.display_name, actor.user.first_name, actor.user.last_name}
+    found = redact.personal_data_in(text, names=names)
+    if found:
+        message = _(
+            "The text for the public board contains %(found)s. Everyone can read it: describe what "
+            "was done without names, phone numbers, ID numbers or door numbers."
+        ) % {"found": pgettext("list separator", ", ").join(str(_FOUND_WORDS[kind]) for kind in found)}
+        raise ValidationFailed(message, code="personal_data", extra={"fields": {"public_outcome": message}})
+    return text
+
+
 @transaction.atomic
 def ticket_accept(*, actor: Actor, ticket_id: int, note: str = "") -> Ticket:
     ticket = _lock(actor, ticket_id)
@@ -172,12 +216,24 @@ def ticket_start(*, actor: Actor, ticket_id: int, note: str = "") -> Ticket:
 
 
 def _resolve(
-    ticket: Ticket, actor: Actor, note: str, photos: Sequence[File], now: dt.datetime
+    ticket: Ticket,
+    actor: Actor,
+    note: str,
+    photos: Sequence[File],
+    now: dt.datetime,
+    public_outcome: str = "",
 ) -> TicketEvent:
     old = ticket.state
     state = next_state(old, TicketAction.RESOLVE)
     rating_due = now + dt.timedelta(days=settings.TICKET_RATING_WINDOW_DAYS)
-    _save(ticket, state=state, resolved_at=now, rating_due_at=rating_due, resolution_note=note)
+    _save(
+        ticket,
+        state=state,
+        resolved_at=now,
+        rating_due_at=rating_due,
+        resolution_note=note,
+        public_outcome=public_outcome,
+    )
     event = _event(
         ticket,
         actor,
@@ -197,7 +253,11 @@ def _resolve(
 
 
 @transaction.atomic
-def ticket_resolve(*, actor: Actor, ticket_id: int, note: str, photos: Sequence[File] = ()) -> Ticket:
+def ticket_resolve(
+    *, actor: Actor, ticket_id: int, note: str, photos: Sequence[File] = (), public_outcome: str = ""
+) -> Ticket:
+    """Resolve with the staff's note (for the resident and staff) and, optionally, a text for the
+    community's public board (refused when it holds personal data)."""
     ticket = _lock(actor, ticket_id)
     ensure_can_handle(actor, ticket)
     note = _required(note, _("Say what was done."))
@@ -205,7 +265,8 @@ def ticket_resolve(*, actor: Actor, ticket_id: int, note: str, photos: Sequence[
         raise ValidationFailed(
             _("Departments were summoned: the summoning level resolves the ticket by confirming their work.")
         )
-    _resolve(ticket, actor, note, photos, clock.now())
+    public_outcome = clean_public_outcome(ticket, actor, public_outcome)
+    _resolve(ticket, actor, note, photos, clock.now(), public_outcome)
     return ticket
 
 
@@ -496,8 +557,11 @@ def summons_record_action(
 
 
 @transaction.atomic
-def whistle_confirm(*, actor: Actor, whistle_id: int, note: str, photos: Sequence[File] = ()) -> Ticket:
-    """The summoning level confirms the departments' work, which resolves the ticket."""
+def whistle_confirm(
+    *, actor: Actor, whistle_id: int, note: str, photos: Sequence[File] = (), public_outcome: str = ""
+) -> Ticket:
+    """The summoning level confirms the departments' work, which resolves the ticket (with the
+    optional text for the public board, as `ticket_resolve`)."""
     whistle = Whistle.objects.select_related("node").filter(pk=whistle_id).first()
     if whistle is None:
         raise NotFound()
@@ -512,12 +576,13 @@ def whistle_confirm(*, actor: Actor, whistle_id: int, note: str, photos: Sequenc
         names = "、".join(s.department.name for s in waiting)
         raise ValidationFailed(_("Still waiting for: %(names)s.") % {"names": names})
     note = _required(note, _("Say what was done."))
+    public_outcome = clean_public_outcome(ticket, actor, public_outcome)
     now = clock.now()
     whistle.confirmed_at, whistle.confirmed_by = now, actor.user
     whistle.save(update_fields=["confirmed_at", "confirmed_by"])
     _event(ticket, actor, EventAction.CONFIRMED, at=now, note=note, data={"whistle": whistle.pk})
     if not ticket.whistles.filter(confirmed_at__isnull=True).exists():
-        _resolve(ticket, actor, note, photos, now)
+        _resolve(ticket, actor, note, photos, now, public_outcome)
     return ticket
 
 

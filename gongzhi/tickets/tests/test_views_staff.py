@@ -15,6 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from gongzhi.accounts.models import Role, User
+from gongzhi.accounts.services import api_token_issue
 from gongzhi.core.testing import make_user
 from gongzhi.tickets.models import Channel, EventAction, Summons, Ticket
 from gongzhi.tickets.services import handling
@@ -621,3 +622,92 @@ def test_a_department_serving_no_node_still_reaches_its_summonses(client) -> Non
     user = make_user("free-handler", role=Role.DEPARTMENT_HANDLER, organization=department)
     client.login(username=user.username, password=PASSWORD)
     assert client.get("/tickets/summons/").status_code == 200
+
+
+# --- The text for the public board (三公开) -----------------------------------------------------
+
+
+def _accepted(world: World) -> Ticket:
+    ticket = submit(world.tree, reporter_name="王秀英")
+    handling.ticket_accept(actor=world.actor(world.worker_a), ticket_id=ticket.pk)
+    return ticket
+
+
+def test_the_resolve_form_says_the_text_is_public_and_keeps_it(world: World) -> None:
+    ticket = _accepted(world)
+    browser = Browser(world.worker_a)
+    page = text(browser.get(f"/tickets/{ticket.number}/"))
+    assert "For the public board (optional)" in page
+    assert 'aria-describedby="id_resolve-public_outcome_helptext"' in page
+    assert "Everyone can read this on the community&#x27;s public board." in page
+
+    response = act(browser, ticket, "resolve", note="王师傅换了水管", public_outcome="已更换漏水的水管。")
+    assert response.status_code == 302
+    ticket = refreshed(ticket)
+    assert (ticket.state, ticket.resolution_note, ticket.public_outcome) == (
+        TicketState.RESOLVED,
+        "王师傅换了水管",
+        "已更换漏水的水管。",
+    )
+    assert "On the public board" in text(browser.get(f"/tickets/{ticket.number}/"))
+
+
+def test_a_text_with_personal_data_is_refused_under_its_field(world: World) -> None:
+    ticket = _accepted(world)
+    browser = Browser(world.worker_a)
+    response = act(
+        browser, ticket, "resolve", note="已修好", public_outcome="已为王秀英更换水管，电话13812345678"
+    )
+    assert response.status_code == 422
+    page = text(response)
+    assert "The text for the public board contains a phone number, a person&#x27;s name." in page
+    assert "已为王秀英更换水管" in page  # nothing the staff typed is lost
+    ticket = refreshed(ticket)
+    assert (ticket.state, ticket.resolution_note, ticket.public_outcome) == (TicketState.ACCEPTED, "", "")
+
+
+def test_the_text_is_optional(world: World) -> None:
+    ticket = _accepted(world)
+    assert act(Browser(world.worker_a), ticket, "resolve", note="已修好").status_code == 302
+    assert (refreshed(ticket).state, refreshed(ticket).public_outcome) == (TicketState.RESOLVED, "")
+
+
+def test_confirming_a_departments_work_takes_the_text_too(world: World) -> None:
+    ticket = _accepted(world)
+    root = world.actor(world.community_staff)
+    handling.ticket_whistle(
+        actor=root, ticket_id=ticket.pk, department_ids=[world.department.pk], note="请到场"
+    )
+    summons = Summons.objects.get()
+    handler = world.actor(world.handler)
+    handling.summons_report_in(actor=handler, summons_id=summons.pk)
+    handling.summons_record_action(actor=handler, summons_id=summons.pk, note="已清理")
+    staff = Browser(world.community_staff)
+    url = f"/tickets/{ticket.number}/whistles/{summons.whistle_id}/confirm/"
+    refused = staff.post(url, {"note": "现场已恢复", "public_outcome": "3单元502已修好"})
+    assert refused.status_code == 422
+    assert "a door number" in text(refused)
+    assert refreshed(ticket).state == TicketState.IN_PROGRESS
+    assert (
+        staff.post(url, {"note": "现场已恢复", "public_outcome": "城管局已清理占道摊位。"}).status_code == 302
+    )
+    assert (refreshed(ticket).state, refreshed(ticket).public_outcome) == (
+        TicketState.RESOLVED,
+        "城管局已清理占道摊位。",
+    )
+
+
+def test_the_api_takes_the_text_and_refuses_personal_data(world: World) -> None:
+    ticket = _accepted(world)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {api_token_issue(user=world.worker_a)}")
+    url = f"/api/v1/tickets/{ticket.number}/actions/resolve"
+    refused = client.post(
+        url, {"note": "已修好", "public_outcome": "王师傅已修好"}, content_type="application/json"
+    )
+    assert refused.status_code == 422
+    assert refreshed(ticket).state == TicketState.ACCEPTED
+    done = client.post(
+        url, {"note": "已修好", "public_outcome": "已更换水管。"}, content_type="application/json"
+    )
+    assert done.status_code == 200
+    assert done.json()["public_outcome"] == "已更换水管。"
