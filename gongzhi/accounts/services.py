@@ -98,12 +98,18 @@ def login_is_locked(username: str, *, now: dt.datetime | None = None) -> bool:
     return len(recent) >= settings.LOGIN_FAILURE_LIMIT and not any(recent)
 
 
-def login_check(*, username: str, password: str, request: HttpRequest | None = None) -> User:
+def login_check(
+    *, username: str, password: str, request: HttpRequest | None = None, admin: bool = False
+) -> User:
     """Authenticate with lockout: after N failures in the window, even the right password is
-    refused until the window passes. Every attempt is recorded; failures are audited."""
+    refused until the window passes. Every attempt is recorded; failures are audited.
+
+    `admin`: the back office's login. Its user must also be `is_staff`; a user without it is
+    refused like a wrong password (and counted as a failure), and audit rows say "admin"."""
     now = clock.now()
     key = (username or "").strip().lower()
     ip = _client_ip(request)
+    via = {"via": "admin"} if admin else None
     if login_is_locked(key, now=now):
         audit_record(
             actor=None,
@@ -111,23 +117,26 @@ def login_check(*, username: str, password: str, request: HttpRequest | None = N
             target_type="accounts.user",
             target_repr=key,
             ip_address=ip,
+            changes=via,
         )
         raise LockedOut(
             _("Too many failed attempts. Try again in %(minutes)d minutes.")
             % {"minutes": settings.LOGIN_LOCKOUT_MINUTES}
         )
     user = authenticate(request, username=username, password=password)
-    LoginAttempt.objects.create(username=key, ip_address=ip, succeeded=user is not None, at=now)
-    if user is None:
+    allowed = user is not None and (not admin or user.is_staff)
+    LoginAttempt.objects.create(username=key, ip_address=ip, succeeded=allowed, at=now)
+    if not allowed:
         audit_record(
             actor=None,
             action=AuditAction.LOGIN_FAILED,
             target_type="accounts.user",
             target_repr=key,
             ip_address=ip,
+            changes={**via, "not_staff": True} if via and user is not None else via,
         )
         raise BadCredentials(_("The username or password is wrong."))
-    audit_record(actor=user, action=AuditAction.LOGIN, target=user, ip_address=ip)
+    audit_record(actor=user, action=AuditAction.LOGIN, target=user, ip_address=ip, changes=via)
     return user  # type: ignore[return-value]
 
 

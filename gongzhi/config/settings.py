@@ -35,7 +35,7 @@ ALLOWED_HOSTS = env_list("GONGZHI_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if 
 CSRF_TRUSTED_ORIGINS = env_list("GONGZHI_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "gongzhi.core.admin_apps.GongzhiAdminConfig",  # django.contrib.admin with our login
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
