@@ -26,6 +26,36 @@ class LoginForm(forms.Form):
     )
 
 
+class RoleFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Person or place"),
+        required=False,
+        max_length=60,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "enterkeyhint": "search"}),
+    )
+    ended = forms.BooleanField(label=_("Show ended roles"), required=False)
+
+
+class RoleEndForm(forms.Form):
+    """The end of a role: its last day (inclusive) and why. Used by the staff page and the admin."""
+
+    ends_on = forms.DateField(
+        label=_("Last day the role is held"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Yesterday's date ends the role at once. A day before the role starts withdraws it."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        min_length=2,
+        max_length=500,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={
+            "required": _("Give a reason for ending the role."),
+            "min_length": _("Give a reason for ending the role."),
+        },
+    )
+
+
 class AdminLoginForm(AdminAuthenticationForm):
     """The back office's login through `login_check`: the staff login's rate limit (one counter
     per address for both forms), lockout and audit. `refused_status` is 429 when refused for

@@ -220,7 +220,8 @@ def stats_rebuild() -> int:
     One grouped query per figure, then the per-node figures are summed up each path prefix
     in Python: O(rows × depth), no per-node query.
     """
-    from gongzhi.accounts.models import Role, RoleAssignment
+    from gongzhi.accounts.models import RoleAssignment
+    from gongzhi.accounts.selectors import building_leaders_counted_on
     from gongzhi.core import clock
     from gongzhi.people.models import PartyMember, Person
 
@@ -239,15 +240,9 @@ def stats_rebuild() -> int:
         .values_list("person__home__path", "n")
     ):
         own[path]["party_members"] += count
-    leaders = (
-        RoleAssignment.objects.active_on(clock.today())
-        .filter(role=Role.BUILDING_LEADER, node__isnull=False)
-        .values_list("node__path")
-        .annotate(n=Count("user", distinct=True))
-        .values_list("node__path", "n")
-    )
-    for path, count in leaders:
-        own[path]["building_leaders"] += count
+    leaders = building_leaders_counted_on(clock.today())
+    for _assignment_id, path in leaders:
+        own[path]["building_leaders"] += 1
     totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STAT_FIELDS, 0))
     step = Node.steplen
     for path, figures in own.items():
@@ -256,6 +251,13 @@ def stats_rebuild() -> int:
             for name, value in figures.items():
                 bucket[name] += value
     with transaction.atomic():
+        # The flags say which building leaders' assignments the counts include: the same ones.
+        counted_ids = [assignment_id for assignment_id, _path in leaders]
+        RoleAssignment.objects.filter(counted_in_stats=True).update(counted_in_stats=False)
+        for start in range(0, len(counted_ids), 500):
+            RoleAssignment.objects.filter(pk__in=counted_ids[start : start + 500]).update(
+                counted_in_stats=True
+            )
         NodeStats.objects.all().delete()
         rows = []
         for node_id, path in Node.objects.values_list("pk", "path").iterator(chunk_size=10000):
