@@ -265,45 +265,25 @@ def test_only_those_managing_roles_there_may_end_one(
 def test_overlapping_periods_of_the_same_role_are_refused(tree: SmallTree) -> None:
     root = superactor()
     worker = make_user("worker")
-    first = role_assign(
-        actor=root,
-        user_id=worker.pk,
-        role=Role.GRID_WORKER,
-        node_id=tree.grid_a.pk,
-        starts_on=dt.date(2030, 1, 1),
-        ends_on=dt.date(2030, 6, 30),
-    )
-    with pytest.raises(ValidationFailed) as refused:
-        role_assign(
+
+    def give(role: Role, node: object, starts_on: dt.date, ends_on: dt.date | None = None) -> RoleAssignment:
+        return role_assign(
             actor=root,
             user_id=worker.pk,
-            role=Role.GRID_WORKER,
-            node_id=tree.grid_a.pk,
-            starts_on=dt.date(2030, 6, 1),
+            role=role,
+            node_id=node.pk,
+            starts_on=starts_on,
+            ends_on=ends_on,  # type: ignore[attr-defined]
         )
+
+    first = give(Role.GRID_WORKER, tree.grid_a, dt.date(2030, 1, 1), dt.date(2030, 6, 30))
+    with pytest.raises(ValidationFailed) as refused:
+        give(Role.GRID_WORKER, tree.grid_a, dt.date(2030, 6, 1))
     assert refused.value.code == "role_overlaps"
-    later = role_assign(
-        actor=root,
-        user_id=worker.pk,
-        role=Role.GRID_WORKER,
-        node_id=tree.grid_a.pk,
-        starts_on=dt.date(2030, 7, 1),
-    )
+    later = give(Role.GRID_WORKER, tree.grid_a, dt.date(2030, 7, 1))
     # Another role, or the same role elsewhere, is no overlap.
-    role_assign(
-        actor=root,
-        user_id=worker.pk,
-        role=Role.GRID_CHIEF,
-        node_id=tree.grid_a.pk,
-        starts_on=dt.date(2030, 1, 1),
-    )
-    role_assign(
-        actor=root,
-        user_id=worker.pk,
-        role=Role.GRID_WORKER,
-        node_id=tree.grid_b.pk,
-        starts_on=dt.date(2030, 1, 1),
-    )
+    give(Role.GRID_CHIEF, tree.grid_a, dt.date(2030, 1, 1))
+    give(Role.GRID_WORKER, tree.grid_b, dt.date(2030, 1, 1))
     # Moving the first period's end past the second's start would overlap too.
     with pytest.raises(ValidationFailed):
         role_end(actor=root, assignment_id=first.pk, ends_on=dt.date(2030, 7, 15), reason="延期")
