@@ -41,7 +41,8 @@ def attach_addresses(homes: Iterable[Node]) -> None:
 
 def _drop_repeated_prefixes(parts: list[str]) -> list[str]:
     """春都华府 2号楼 2单元 2单元301 → 春都华府 2号楼 2单元301: door numbers often repeat the entrance."""
-    return [part for part, after in zip(parts, [*parts[1:], ""], strict=True) if not after.startswith(part)]
+    followers = [*parts[1:], ""] if parts else []  # a home above the compound level has no parts
+    return [part for part, after in zip(parts, followers, strict=True) if not after.startswith(part)]
 
 
 @staff_view
