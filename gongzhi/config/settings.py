@@ -302,7 +302,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("GONGZHI_LOG_LEVEL", "INFO")},
-    "loggers": {"jieba": {"level": "WARNING"}},
+    "loggers": {
+        "jieba": {"level": "WARNING"},
+        # One handler of ours: `run_huey` adds its own only to a huey logger without one, which
+        # otherwise also propagates here and every worker line is printed twice.
+        "huey": {"handlers": ["console"], "propagate": False},
+    },
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
