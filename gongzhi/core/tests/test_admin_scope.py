@@ -44,8 +44,8 @@ def _rows_for(compound: Node, household: Node, label: str, convener: User) -> di
     vote = Vote.objects.create(
         compound=compound,
         question=f"更换电梯{label}",
-        matter="major_repair",
-        threshold="major",
+        matter="rebuild",
+        threshold="three_quarters",
         opens_at=NOW,
         closes_at=NOW + dt.timedelta(days=7),
         created_at=NOW,
@@ -69,7 +69,7 @@ def _rows_for(compound: Node, household: Node, label: str, convener: User) -> di
         "surveys_survey": Survey.objects.create(
             node=compound,
             title=f"停车调查{label}",
-            respondent="resident",
+            respondent="person",
             opens_at=NOW,
             closes_at=NOW + dt.timedelta(days=7),
             created_at=NOW,
