@@ -17,7 +17,8 @@ from gongzhi.accounts.forms import RoleEndForm
 from gongzhi.accounts.models import ApiToken, Role, RoleAssignment, User
 from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor, scope_q
-from gongzhi.accounts.services import role_assign, role_end
+from gongzhi.accounts.selectors import role_overlapping
+from gongzhi.accounts.services import role_assign, role_end, role_overlap_message
 from gongzhi.core import clock
 from gongzhi.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin, admin_actor
 from gongzhi.core.errors import ApplicationError
@@ -142,6 +143,18 @@ class RoleAssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[t
                     paths = list(organization.nodes.values_list("path", flat=True))
                 if not all(actor.can(Perm.MANAGE_ROLES, path) for path in paths):
                     raise ValidationError(_("You may not give roles there."))
+                user, starts_on = data.get("user"), data.get("starts_on") or clock.today()
+                if user is not None and data.get("role"):
+                    clash = role_overlapping(
+                        user_id=user.pk,
+                        role=data["role"],
+                        node_id=node.pk if node is not None else None,
+                        organization_id=organization.pk if organization is not None else None,
+                        starts_on=starts_on,
+                        ends_on=data.get("ends_on"),
+                    )
+                    if clash is not None:
+                        raise ValidationError(role_overlap_message(clash))
                 return data
 
         return RoleAssignmentForm

@@ -86,3 +86,25 @@ def role_get(*, actor: Actor, assignment_id: int) -> RoleAssignment:
     if assignment is None:
         raise NotFound()
     return assignment
+
+
+def role_overlapping(
+    *,
+    user_id: int,
+    role: str,
+    node_id: int | None,
+    organization_id: int | None,
+    starts_on: dt.date,
+    ends_on: dt.date | None,
+    exclude_id: int | None = None,
+) -> RoleAssignment | None:
+    """The earliest assignment of the same role, user and place whose period meets this one."""
+    place = Q(node_id=node_id) if node_id is not None else Q(organization_id=organization_id)
+    same = RoleAssignment.objects.filter(place, user_id=user_id, role=role).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=starts_on)
+    )
+    if ends_on is not None:
+        same = same.filter(starts_on__lte=ends_on)
+    if exclude_id is not None:
+        same = same.exclude(pk=exclude_id)
+    return same.select_related("user").order_by("starts_on").first()

@@ -11,14 +11,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from gongzhi.accounts.models import ApiToken, LoginAttempt, Role, RoleAssignment, User
 from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor
-from gongzhi.accounts.selectors import building_leaders_counted_on
+from gongzhi.accounts.selectors import building_leaders_counted_on, role_overlapping
 from gongzhi.audit.models import AuditAction
 from gongzhi.audit.services import audit_record
 from gongzhi.core import clock
@@ -50,25 +49,24 @@ def _ensure_no_overlap(
 ) -> None:
     """One user holds one role on one place once at a time: two overlapping periods would be
     counted twice (building leaders) and could never be told apart when one is ended."""
-    place = (
-        Q(node_id=assignment.node_id)
-        if assignment.node_id is not None
-        else Q(organization_id=assignment.organization_id)
+    clash = role_overlapping(
+        user_id=assignment.user_id,
+        role=assignment.role,
+        node_id=assignment.node_id,
+        organization_id=assignment.organization_id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        exclude_id=exclude_id,
     )
-    same = RoleAssignment.objects.filter(place, user_id=assignment.user_id, role=assignment.role).filter(
-        Q(ends_on__isnull=True) | Q(ends_on__gte=starts_on)
-    )
-    if ends_on is not None:
-        same = same.filter(starts_on__lte=ends_on)
-    if exclude_id is not None:
-        same = same.exclude(pk=exclude_id)
-    clash = same.order_by("starts_on").first()
     if clash is not None:
-        raise ValidationFailed(
-            _("%(user)s already holds this role there from %(date)s.")
-            % {"user": clash.user, "date": clash.starts_on.isoformat()},
-            code="role_overlaps",
-        )
+        raise ValidationFailed(role_overlap_message(clash), code="role_overlaps")
+
+
+def role_overlap_message(clash: RoleAssignment) -> str:
+    return _("%(user)s already holds this role there from %(date)s.") % {
+        "user": clash.user,
+        "date": clash.starts_on.isoformat(),
+    }
 
 
 @transaction.atomic
