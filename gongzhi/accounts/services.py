@@ -133,7 +133,7 @@ def role_end(*, actor: Actor, assignment_id: int, ends_on: dt.date, reason: str)
     keeps it; returns None then. Building leaders' counts follow at once."""
     today = clock.today()
     assignment = (
-        RoleAssignment.objects.select_for_update()
+        RoleAssignment.objects.select_for_update(of=("self",))  # node or organization: outer joins
         .select_related("user", "node", "organization")
         .filter(pk=assignment_id)
         .first()
