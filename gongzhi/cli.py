@@ -1,6 +1,8 @@
 """The `gongzhi` console command: the pieces of a deployment, one by one.
 
-gongzhi run        migrate, load the demo when empty, serve web + worker (local use)
+gongzhi run [--scale F] [--tickets N]
+                   migrate, load the demo when empty (a fraction F of it, N tickets), serve
+                   web + worker (local use)
 gongzhi web        gunicorn web process          gongzhi worker   huey worker
 gongzhi migrate    apply migrations              gongzhi demo     build the demo district
 gongzhi import     import an xlsx file           gongzhi keys     print new encryption keys
@@ -11,6 +13,7 @@ gongzhi manage ... any Django management command
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -55,15 +58,51 @@ def _web_args(bind: str, workers: int) -> list[str]:
         "60",
         "--graceful-timeout",
         "10",
+        # gunicorn's control socket defaults to one path in the home directory, shared by every
+        # gunicorn of the user: two web processes on one machine would take it from each other.
+        "--no-control-socket",
     ]
 
 
 def _worker_args() -> list[str]:
-    return [sys.executable, "-m", "gongzhi.cli", "manage", "run_huey", "--quiet"]
+    return [sys.executable, "-m", "gongzhi.cli", "manage", "run_huey"]
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError("must be greater than 0 and at most 1")
+    return value
+
+
+def _ticket_count(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError("must be between 0 and 1,000,000")
+    return value
+
+
+def _run_options(argv: list[str]) -> argparse.Namespace:
+    """Checked before anything starts: a typo fails at once, not after the migrations."""
+    parser = argparse.ArgumentParser(prog="gongzhi run", description="Local, all-in-one: not for production.")
+    parser.add_argument(
+        "--scale",
+        type=_fraction,
+        default=1.0,
+        help="fraction (0-1] of the demo's households and residents, on its first build (default 1)",
+    )
+    parser.add_argument(
+        "--tickets",
+        type=_ticket_count,
+        default=None,
+        help="tickets of the past year in the demo, on its first build (default 100,000 x scale)",
+    )
+    return parser.parse_args(argv)
 
 
 def cmd_run(argv: list[str]) -> int:
     """Local, all-in-one: SQLite, huey on SQLite, demo data. Not for production."""
+    options = _run_options(argv)
     os.environ.setdefault("GONGZHI_DEBUG", "1")
     os.environ.setdefault("GONGZHI_DEMO", "1")
     os.environ.setdefault("GONGZHI_ALLOW_DERIVED_KEYS", "1")
@@ -75,13 +114,14 @@ def cmd_run(argv: list[str]) -> int:
     call_command("migrate", "--noinput", verbosity=0)
     if not Node.objects.exists():
         print("Building the demo district 兖州区 (first run only)...", flush=True)
-        call_command("demo")
+        call_command("demo", scale=options.scale, tickets=options.tickets)
     call_command("demo_accounts")
     bind = os.environ.get("GONGZHI_BIND", "127.0.0.1:8000")
     print(f"\nGongzhi is running at http://{bind}/  (Ctrl-C stops it)\n", flush=True)
     children = [
         subprocess.Popen(_web_args(bind, int(os.environ.get("GONGZHI_WEB_WORKERS", "2")))),
-        subprocess.Popen(_worker_args()),
+        # Quiet: warnings and errors only, not a line per periodic task every minute.
+        subprocess.Popen(_worker_args(), env={**os.environ, "GONGZHI_LOG_LEVEL": "WARNING"}),
     ]
 
     def stop(signum: int, frame: object) -> None:

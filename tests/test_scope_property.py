@@ -4,8 +4,12 @@ For every actor, what it can read is EXACTLY the union of the subtrees of its ac
 computed here independently of materialized paths by walking the generated parent links:
 - `Node.objects.visible_to(actor)` (VIEW_NETWORK grants),
 - `person_search` (VIEW_PEOPLE grants: people whose home lies in those subtrees),
-- `GET /api/v1/nodes/{id}` and `GET /api/v1/people` (bearer token or session),
-- the staff web's node page `/nodes/<id>/`.
+- `GET /api/v1/nodes/{id}`, `/nodes/{id}/children`, `/people` and `/people/{id}` (bearer token
+  or session),
+- the staff web's node page `/nodes/<id>/`, people search `/people/` and person page `/people/<id>/`.
+
+Every page and endpoint is asked about a sample (the first in and out of scope, plus a few drawn
+at random; everything for the explicit example) to keep the test quick enough for CI.
 """
 
 from __future__ import annotations
@@ -15,13 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.test import Client
-from django.urls import NoReverseMatch, reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from gongzhi.accounts.models import Role, RoleAssignment, User
-from gongzhi.accounts.permissions import ROLE_PERMISSIONS, Perm
+from gongzhi.accounts.permissions import ROLE_PERMISSIONS, STAFF_ROLES, Perm
 from gongzhi.accounts.scope import resolve_actor
 from gongzhi.accounts.services import api_token_issue
 from gongzhi.core import clock
@@ -115,12 +118,26 @@ def expected_nodes(world: World, grants: Iterable[Grant], perm: Perm) -> set[int
     return {index for index in range(len(world.kinds)) if roots & set(ancestors_or_self(world, index))}
 
 
-def node_page_url(node_id: int) -> str | None:
-    """The staff web's node page, if the web app provides it."""
-    try:
-        return reverse("territory:node", args=[node_id])
-    except NoReverseMatch:
-        return None
+def is_staff(grants: Iterable[Grant]) -> bool:
+    """Whether the staff web lets the user in: an active role that sees the network."""
+    return any(grant.timing in ACTIVE_TIMINGS and grant.role in STAFF_ROLES for grant in grants)
+
+
+def children_of(world: World, index: int) -> set[int]:
+    return {child for child, parent in enumerate(world.parents) if parent == index}
+
+
+def sample(
+    everything: range | list[int], inside: set[int], data: st.DataObject | None, label: str
+) -> list[int]:
+    """Some indexes to ask about: the first inside and the first outside, plus a few drawn at
+    random (all of them for the explicit example)."""
+    every = list(everything)
+    if data is None or not every:
+        return every
+    chosen = {min(inside, default=every[0]), min(set(every) - inside, default=every[0])}
+    chosen |= set(data.draw(st.lists(st.sampled_from(every), max_size=3), label=label))
+    return sorted(chosen)
 
 
 class ScopeIsExactlyTheActiveSubtrees(TestCase):
@@ -222,29 +239,47 @@ class ScopeIsExactlyTheActiveSubtrees(TestCase):
         for number, (user, grants) in enumerate(zip(users, world.users, strict=True)):
             visible = expected_nodes(world, grants, Perm.VIEW_NETWORK)
             readable_homes = expected_nodes(world, grants, Perm.VIEW_PEOPLE)
+            readable = {index for index, home in enumerate(world.homes) if home in readable_homes}
+            expected_people = {people[index] for index in readable}
             actor = resolve_actor(user)
 
             assert set(Node.objects.visible_to(actor).values_list("pk", flat=True)) == {
                 node_ids[index] for index in visible
             }
-            expected_people = {
-                pk for pk, home in zip(people, world.homes, strict=True) if home in readable_homes
-            }
             assert set(person_search(actor=actor).values_list("pk", flat=True)) == expected_people
 
-            client = self.client_for(user, token=number % 2 == 1)
-            sample = self.sample(world, visible, data)
-            for index in sample:
-                response = client.get(f"/api/v1/nodes/{node_ids[index]}")
+            api = self.client_for(user, token=number % 2 == 1)
+            node_sample = sample(range(len(world.kinds)), visible, data, "nodes")
+            for index in node_sample:
+                response = api.get(f"/api/v1/nodes/{node_ids[index]}")
                 assert response.status_code == (200 if index in visible else 404), (index, grants)
-            people_page = client.get("/api/v1/people", {"limit": 200})
+                children = api.get(f"/api/v1/nodes/{node_ids[index]}/children", {"limit": 200})
+                if index in visible:  # a visible node's children are all in the same subtree
+                    expected_children = {node_ids[child] for child in children_of(world, index)}
+                    assert {item["id"] for item in children.json()["items"]} == expected_children
+                else:
+                    assert children.status_code == 404, (index, grants)
+            people_page = api.get("/api/v1/people", {"limit": 200})
             if readable_homes:
                 assert {item["id"] for item in people_page.json()["items"]} == expected_people
             else:
                 assert people_page.status_code == 403
-            # The web page renders a whole template: ask about the first visible and hidden nodes only.
-            page_sample = sorted({min(visible, default=0), min(set(sample) - visible, default=0)})
-            self.check_node_page(user, [node_ids[i] for i in page_sample], {node_ids[i] for i in visible})
+            person_sample = sample(range(len(people)), readable, data, "people")
+            for index in person_sample:
+                response = api.get(f"/api/v1/people/{people[index]}")
+                assert response.status_code == (200 if index in readable else 404), (index, grants)
+
+            self.check_web(
+                user,
+                staff=is_staff(grants),
+                # A whole page renders a template: ask about the first visible and hidden node only.
+                nodes={
+                    node_ids[i]: i in visible
+                    for i in {min(visible, default=0), min(set(node_sample) - visible, default=0)}
+                },
+                people={people[i]: i in readable for i in person_sample},
+                expected_people=expected_people,
+            )
 
     @staticmethod
     def client_for(user: User, *, token: bool) -> Client:
@@ -254,25 +289,28 @@ class ScopeIsExactlyTheActiveSubtrees(TestCase):
         client.force_login(user)
         return client
 
-    @staticmethod
-    def sample(world: World, visible: set[int], data: st.DataObject | None) -> list[int]:
-        """Some nodes to ask the API about: the first visible and the first hidden one, plus a
-        few drawn at random (all of them for the explicit example)."""
-        every = range(len(world.kinds))
-        if data is None:
-            return list(every)
-        chosen = {min(visible, default=0), min(set(every) - visible, default=0)}
-        chosen |= set(data.draw(st.lists(st.sampled_from(list(every)), max_size=4), label="sampled nodes"))
-        return sorted(chosen)
-
-    def check_node_page(self, user: User, node_ids: list[int], visible_ids: set[int]) -> None:
-        if node_page_url(node_ids[0]) is None:
-            return  # the staff web has no node page yet
+    def check_web(
+        self,
+        user: User,
+        *,
+        staff: bool,
+        nodes: dict[int, bool],
+        people: dict[int, bool],
+        expected_people: set[int],
+    ) -> None:
+        """The staff web: a user without an active staff role is refused every page (403); a
+        staff user reads a page in scope (200) and finds nothing outside it (404)."""
         client = Client()
         client.force_login(user)
-        for node_id in node_ids:
-            status = client.get(node_page_url(node_id)).status_code  # type: ignore[arg-type]
-            if visible_ids:
-                assert status == (200 if node_id in visible_ids else 404), node_id
-            else:  # not a staff user at all: the page is refused, never shown
-                assert status in (403, 404), node_id
+        pages = [(f"/nodes/{pk}/", shown) for pk, shown in nodes.items()]
+        pages += [(f"/people/{pk}/", shown) for pk, shown in people.items()]
+        for url, shown in pages:
+            status = client.get(url).status_code
+            assert status == (403 if not staff else 200 if shown else 404), url
+        search = client.get("/people/")
+        if not staff:
+            assert search.status_code == 403
+            return
+        found = search.context["page"]
+        assert found.paginator.num_pages == 1  # a handful of people: one page holds them all
+        assert {person.pk for person in found.object_list} == expected_people

@@ -2,18 +2,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from gongzhi.accounts.forms import RoleEndForm
 from gongzhi.accounts.models import ApiToken, Role, RoleAssignment, User
 from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor, scope_q
-from gongzhi.accounts.services import role_assign
+from gongzhi.accounts.selectors import role_overlapping
+from gongzhi.accounts.services import role_assign, role_end, role_overlap_message
+from gongzhi.core import clock
 from gongzhi.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin, admin_actor
 from gongzhi.core.errors import ApplicationError
 
@@ -58,7 +64,8 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):  # type: ignore[type-arg]
 
 @admin.register(RoleAssignment)
 class RoleAssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    """Roles are given through `role_assign` (checks, counts, audit); existing ones are read only."""
+    """Roles are given through `role_assign` and ended through `role_end` (the action "End the
+    selected roles": checks, counts, audit with a reason); nothing else changes a role."""
 
     scope_fields = ("node__path", "organization__nodes__path")
     scope_distinct = True
@@ -68,6 +75,50 @@ class RoleAssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[t
     search_fields = ("user__username", "node__name", "organization__name")
     raw_id_fields = ("user",)
     fields = ("user", "role", "node", "organization", "starts_on", "ends_on")
+    actions = ("end_roles",)
+
+    def has_end_permission(self, request: HttpRequest) -> bool:
+        """Ending is a change: Django's change permission, and managing roles somewhere."""
+        return bool(request.user.has_perm("accounts.change_roleassignment")) and admin_actor(
+            request
+        ).has_perm_anywhere(Perm.MANAGE_ROLES)
+
+    @admin.action(description=_("End the selected roles"), permissions=["end"])
+    def end_roles(self, request: HttpRequest, queryset: QuerySet[RoleAssignment]) -> TemplateResponse | None:
+        """Ask for the last day and a reason, then end each role through `role_end`."""
+        form = RoleEndForm(
+            request.POST if "apply" in request.POST else None, initial={"ends_on": clock.today()}
+        )
+        if form.is_valid():
+            ended = 0
+            for assignment in queryset.select_related("user", "node", "organization"):
+                try:
+                    role_end(
+                        actor=admin_actor(request),
+                        assignment_id=assignment.pk,
+                        ends_on=form.cleaned_data["ends_on"],
+                        reason=form.cleaned_data["reason"],
+                    )
+                except ApplicationError as error:  # each role on its own: the others still end
+                    self.message_user(request, f"{assignment}: {error.message}", messages.ERROR)
+                else:
+                    ended += 1
+            if ended:
+                self.message_user(
+                    request,
+                    ngettext("%(count)d role ended.", "%(count)d roles ended.", ended) % {"count": ended},
+                    messages.SUCCESS,
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("End the selected roles"),
+            "opts": self.model._meta,
+            "roles": queryset.select_related("user", "node", "organization"),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/accounts/roleassignment/end_roles.html", context)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -92,6 +143,18 @@ class RoleAssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[t
                     paths = list(organization.nodes.values_list("path", flat=True))
                 if not all(actor.can(Perm.MANAGE_ROLES, path) for path in paths):
                     raise ValidationError(_("You may not give roles there."))
+                user, starts_on = data.get("user"), data.get("starts_on") or clock.today()
+                if user is not None and data.get("role"):
+                    clash = role_overlapping(
+                        user_id=user.pk,
+                        role=data["role"],
+                        node_id=node.pk if node is not None else None,
+                        organization_id=organization.pk if organization is not None else None,
+                        starts_on=starts_on,
+                        ends_on=data.get("ends_on"),
+                    )
+                    if clash is not None:
+                        raise ValidationError(role_overlap_message(clash))
                 return data
 
         return RoleAssignmentForm

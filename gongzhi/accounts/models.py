@@ -70,7 +70,12 @@ class RoleAssignment(TimeStampedModel):
         related_name="role_assignments",
     )
     starts_on = models.DateField(_("starts on"))
+    # Inclusive: the role is still held on this day.
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    # Whether NodeStats.building_leaders of the node's ancestors counts this assignment now.
+    # Kept equal to "a building leader's active assignment, one per (user, node)" by
+    # `building_leader_counts_sync` (at each write and hourly, as dates come and pass).
+    counted_in_stats = models.BooleanField(default=False, editable=False)
 
     objects = RoleAssignmentQuerySet.as_manager()
 

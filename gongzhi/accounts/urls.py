@@ -6,4 +6,6 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("roles/", views.role_list, name="roles"),
+    path("roles/<int:assignment_id>/end/", views.role_end, name="role_end"),
 ]

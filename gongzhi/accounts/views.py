@@ -1,11 +1,16 @@
-"""Login (with lockout) and logout of the staff web."""
+"""Login (with lockout) and logout of the staff web; the roles page of those who manage roles."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -13,9 +18,14 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from gongzhi.accounts.forms import LoginForm
+from gongzhi.accounts import selectors, services
+from gongzhi.accounts.forms import LoginForm, RoleEndForm, RoleFilterForm
+from gongzhi.accounts.models import RoleAssignment
 from gongzhi.accounts.services import BadCredentials, LockedOut, login_check
+from gongzhi.core import clock
+from gongzhi.core.errors import ValidationFailed
 from gongzhi.core.ratelimit import RateLimited, client_ip, ensure_within_rate
+from gongzhi.core.views import request_actor, staff_view
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -61,3 +71,60 @@ def login_view(request: HttpRequest) -> HttpResponse:
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+@staff_view
+def role_list(request: HttpRequest) -> HttpResponse:
+    """The roles held on the places the user manages roles on (404 for everyone else)."""
+    actor = request_actor(request)
+    form = RoleFilterForm(request.GET or None)
+    query, ended = "", False
+    if form.is_valid():
+        query, ended = form.cleaned_data["q"] or "", form.cleaned_data["ended"]
+    roles = selectors.role_list(actor=actor, ended=ended, query=query, day=clock.today())
+    page = Paginator(roles, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    params = {key: value for key, value in (("q", query), ("ended", "on" if ended else "")) if value}
+    context = {"form": form, "page": page, "ended": ended, "query": query, "query_string": urlencode(params)}
+    return render(request, "accounts/roles.html", context)
+
+
+@staff_view
+def role_end(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """End a role (or move its end date) with a reason; the service checks and audits it."""
+    actor = request_actor(request)
+    assignment = selectors.role_get(actor=actor, assignment_id=assignment_id)
+    today = clock.today()
+    form = RoleEndForm(request.POST or None, initial={"ends_on": today})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                ended = services.role_end(
+                    actor=actor,
+                    assignment_id=assignment.pk,
+                    ends_on=form.cleaned_data["ends_on"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationFailed as refused:
+                form.add_error(None, str(refused.message))
+            else:
+                messages.success(request, _role_ended_message(assignment, ended))
+                return redirect("accounts:roles")
+        status = 422
+    context = {"assignment": assignment, "form": form, "has_started": assignment.starts_on <= today}
+    return render(request, "accounts/role_end.html", context, status=status)
+
+
+def _role_ended_message(assignment: RoleAssignment, ended: RoleAssignment | None) -> str:
+    names = {
+        "user": str(assignment.user),
+        "role": assignment.get_role_display(),
+        "place": str(assignment.node or assignment.organization),
+    }
+    if ended is None:
+        return _("The role of %(user)s as %(role)s at %(place)s was withdrawn.") % names
+    assert ended.ends_on is not None
+    return _("The role of %(user)s as %(role)s at %(place)s ends on %(date)s.") % {
+        **names,
+        "date": date_format(ended.ends_on, "Y-m-d"),
+    }

@@ -17,6 +17,7 @@ class AuditAction(models.TextChoices):
     DELETE = "delete", _("Deleted")
     MOVE = "move", _("Moved")
     REVEAL = "reveal", _("Revealed personal data")
+    LOOKUP = "lookup", _("Looked up by ID number")  # a search by a whole ID number (PIPL: sensitive)
     IMPORT = "import", _("Imported")
     EXPORT = "export", _("Exported")
     LOGIN = "login", _("Logged in")

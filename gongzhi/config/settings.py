@@ -35,7 +35,7 @@ ALLOWED_HOSTS = env_list("GONGZHI_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if 
 CSRF_TRUSTED_ORIGINS = env_list("GONGZHI_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "gongzhi.core.admin_apps.GongzhiAdminConfig",  # django.contrib.admin with our login
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -302,7 +302,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("GONGZHI_LOG_LEVEL", "INFO")},
-    "loggers": {"jieba": {"level": "WARNING"}},
+    "loggers": {
+        "jieba": {"level": "WARNING"},
+        # One handler of ours: `run_huey` adds its own only to a huey logger without one, which
+        # otherwise also propagates here and every worker line is printed twice.
+        "huey": {"handlers": ["console"], "propagate": False},
+    },
 }
 
 NINJA_PAGINATION_PER_PAGE = 50

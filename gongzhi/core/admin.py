@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.forms import ModelForm
@@ -121,7 +120,3 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-admin.site.site_header = "共治 Gongzhi"
-admin.site.site_title = "共治 Gongzhi"

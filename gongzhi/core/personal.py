@@ -31,6 +31,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core import clock
+
 # Mainland mobile numbers: 11 digits starting 1[3-9]. Landlines: optional area code + 7-8 digits.
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
@@ -94,7 +96,7 @@ def validate_id_number(raw: str) -> str:
         raise ValidationError(
             _("The ID number contains an impossible birth date."), code="invalid_id_date"
         ) from exc
-    if born.year < 1880 or born > dt.date.today():
+    if born.year < 1880 or born > clock.today():
         raise ValidationError(_("The ID number contains an impossible birth date."), code="invalid_id_date")
     if id_check_digit(value[:17]) != value[17]:
         raise ValidationError(_("The ID number's check digit is wrong."), code="invalid_id_check_digit")

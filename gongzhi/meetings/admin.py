@@ -1,11 +1,12 @@
 """Back office for meetings: the kinds of meeting are configurable here ("more kinds configurable");
-meetings and projects change only through the services, so the admin shows them read-only."""
+meetings and projects change only through the services, so the admin shows them read-only, and
+only those of the places in the staff user's scope (as the meetings pages do)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from gongzhi.core.admin import AuditedAdminMixin, ReadOnlyAdminMixin
+from gongzhi.core.admin import AuditedAdminMixin, ReadOnlyAdminMixin, ScopedAdminMixin
 from gongzhi.meetings.models import Meeting, MeetingKind, Project
 
 
@@ -17,7 +18,8 @@ class MeetingKindAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[typ
 
 
 @admin.register(Meeting)
-class MeetingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class MeetingAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    scope_fields = ("node__path",)
     list_display = ("title", "kind", "node", "starts_at", "status", "residents_attending")
     list_filter = ("kind", "status")
     search_fields = ("title", "place")
@@ -25,7 +27,8 @@ class MeetingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
 
 
 @admin.register(Project)
-class ProjectAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class ProjectAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    scope_fields = ("node__path",)
     list_display = ("title", "node", "owner", "status", "deadline", "budget")
     list_filter = ("status",)
     search_fields = ("title",)

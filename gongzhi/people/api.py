@@ -6,17 +6,20 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
 from gongzhi.accounts.permissions import Perm
+from gongzhi.core import personal
 from gongzhi.core.api_auth import actor_of
 from gongzhi.core.api_schemas import SCOPED_ERRORS, ErrorOut, PageParams, paginate
+from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.ratelimit import client_ip
 from gongzhi.people.models import Gender, PartyMember, Person, Relation
 from gongzhi.people.selectors import person_get, person_search
-from gongzhi.people.services import person_reveal
+from gongzhi.people.services import person_find_by_id_number, person_reveal
 from gongzhi.territory.models import Node, NodeKind
 from gongzhi.territory.selectors import node_get
 
@@ -86,6 +89,10 @@ class RevealOut(Schema):
     value: str
 
 
+class LookupIn(Schema):
+    id_number: str = Field(max_length=24, description="A whole ID number (18 characters).")
+
+
 def _addresses(homes: Iterable[Node]) -> dict[int, str]:
     """Address text per home node id, from the names of its compound, building, entrance
     and household: one query for a whole page."""
@@ -129,7 +136,8 @@ def _party_membership(person: Person) -> dict[str, Any] | None:
 @router.get("/people", response={200: PersonPageOut, 403: ErrorOut, **SCOPED_ERRORS}, summary="Search people")
 def people_list(request: HttpRequest, filters: Query[PeopleFilter]) -> dict[str, Any]:
     """People living in the caller's scope, masked, by name, pinyin initials (zxy), door
-    number or phone (last 4 digits, whole, or masked as shown: 138****1234)."""
+    number or phone (last 4 digits, whole, or masked as shown: 138****1234). A whole ID number
+    matches nothing here (it would sit in URLs and access logs): use `POST /people/lookup`."""
     actor = actor_of(request)
     actor.ensure_has_perm(Perm.VIEW_PEOPLE)
     node_path = node_get(actor=actor, node_id=filters.node).path if filters.node is not None else ""
@@ -141,6 +149,29 @@ def people_list(request: HttpRequest, filters: Query[PeopleFilter]) -> dict[str,
         "offset": page.offset,
         "items": [person_out(person, address=addresses[person.home_id]) for person in page.items],
     }
+
+
+# Before /people/{person_id}: a path matches the first route registered for it.
+@router.post(
+    "/people/lookup",
+    response={200: PersonOut, 403: ErrorOut, 422: ErrorOut, **SCOPED_ERRORS},
+    summary="Find a person by a whole ID number (audited)",
+)
+def people_lookup(request: HttpRequest, payload: LookupIn) -> dict[str, Any]:
+    """The person with this ID number, among those the caller may reveal (404: nobody there).
+    Found through the keyed hash; who looked up whom and when is written to the audit log, found
+    or not. A POST, so the number stays out of URLs and access logs. Callers who may reveal
+    nowhere get 403; a malformed number or wrong check digit 422."""
+    actor = actor_of(request)
+    actor.ensure_has_perm(Perm.REVEAL_PERSONAL_DATA)
+    try:
+        id_number = personal.validate_id_number(payload.id_number)
+    except ValidationError as error:
+        raise ValidationFailed(" ".join(error.messages), code="invalid_id_number") from error
+    person = person_find_by_id_number(actor=actor, id_number=id_number, ip_address=client_ip(request)).first()
+    if person is None:
+        raise NotFound()
+    return person_out(person, address=_addresses([person.home])[person.home_id])
 
 
 @router.get("/people/{person_id}", response={200: PersonDetailOut, **SCOPED_ERRORS}, summary="A person")

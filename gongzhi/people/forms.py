@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core import personal
+
 
 class SearchForm(forms.Form):
     q = forms.CharField(
@@ -15,6 +17,21 @@ class SearchForm(forms.Form):
         ),
     )
     node = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class IdNumberForm(forms.Form):
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=24,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
+        ),
+        help_text=_("All 18 characters. The search is written to the audit log."),
+    )
+
+    def clean_id_number(self) -> str:
+        # Shape, birth date and check digit: a mistyped number is said to be wrong, not "not found".
+        return personal.validate_id_number(self.cleaned_data["id_number"])
 
 
 class RevealForm(forms.Form):

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
@@ -19,6 +20,7 @@ from gongzhi.audit.services import audit_record
 from gongzhi.core import personal
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.people.models import PartyMember, Person, Relation, Residency, Tag
+from gongzhi.people.selectors import people_with_id_number
 from gongzhi.territory.models import Node, NodeKind, Organization, OrganizationKind
 from gongzhi.territory.services import stats_adjust
 
@@ -202,6 +204,31 @@ def person_reveal(
         ip_address=ip_address,
     )
     return value
+
+
+@transaction.atomic
+def person_find_by_id_number(
+    *, actor: Actor, id_number: str, node_path: str = "", ip_address: str | None = None
+) -> QuerySet[Person]:
+    """Find a person by a whole ID number, through its keyed hash, among the people the actor
+    may reveal; write the look-up to the audit log (who, whom, when: never the number), found
+    or not. Actors who may reveal nowhere are refused (PermissionDenied)."""
+    actor.ensure_has_perm(Perm.REVEAL_PERSONAL_DATA)
+    people = people_with_id_number(actor=actor, id_number=id_number, node_path=node_path)
+    found = people.first()
+    scope = actor.paths_for(Perm.REVEAL_PERSONAL_DATA)
+    audit_record(
+        actor=actor,
+        action=AuditAction.LOOKUP,
+        target=found,
+        target_type="people.person",
+        # Not found: the actor's own area, so that its auditors see the attempt too.
+        node_path=found.home.path if found else (scope[0] if scope else ""),
+        field="id_number",
+        changes={"found": found is not None},
+        ip_address=ip_address,
+    )
+    return people
 
 
 @transaction.atomic

@@ -6,18 +6,21 @@ from collections.abc import Iterable
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.permissions import Perm
 from gongzhi.core.errors import PermissionDenied, ValidationFailed
+from gongzhi.core.ratelimit import client_ip
 from gongzhi.core.views import request_actor, staff_view
-from gongzhi.people.forms import RevealForm, SearchForm
+from gongzhi.people.forms import IdNumberForm, RevealForm, SearchForm
 from gongzhi.people.models import Person
-from gongzhi.people.selectors import person_get, person_search
-from gongzhi.people.services import person_reveal
+from gongzhi.people.selectors import household_search, looks_like_id_number, person_get, person_search
+from gongzhi.people.services import person_find_by_id_number, person_reveal
 from gongzhi.territory.models import Node, NodeKind
 from gongzhi.territory.selectors import node_get
 
@@ -41,7 +44,12 @@ def attach_addresses(homes: Iterable[Node]) -> None:
 
 def _drop_repeated_prefixes(parts: list[str]) -> list[str]:
     """春都华府 2号楼 2单元 2单元301 → 春都华府 2号楼 2单元301: door numbers often repeat the entrance."""
-    return [part for part, after in zip(parts, [*parts[1:], ""], strict=True) if not after.startswith(part)]
+    followers = [*parts[1:], ""] if parts else []  # a home above the compound level has no parts
+    return [part for part, after in zip(parts, followers, strict=True) if not after.startswith(part)]
+
+
+# Households shown above the people found by a door number; more are counted, not listed.
+HOUSEHOLD_ROWS = 20
 
 
 @staff_view
@@ -53,20 +61,56 @@ def search(request: HttpRequest) -> HttpResponse:
         query = form.cleaned_data["q"] or ""
         if form.cleaned_data["node"]:
             node = node_get(actor=actor, node_id=form.cleaned_data["node"])
-    people = person_search(actor=actor, query=query, node_path=node.path if node else "")
+    node_path = node.path if node else ""
+    people = person_search(actor=actor, query=query, node_path=node_path)
     page = Paginator(people, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     attach_addresses(person.home for person in page.object_list)
+    households = household_search(actor=actor, query=query, node_path=node_path) if query else None
+    shown_households = list(households[:HOUSEHOLD_ROWS]) if households is not None else []
+    attach_addresses(shown_households)
     params = {key: value for key, value in (("q", query), ("node", node.pk if node else "")) if value}
     context = {
         "form": form,
         "query": query,
         "node": node,
         "page": page,
+        # A whole ID number typed here matches nothing: the look-up is a POST (below), so the
+        # number stays out of addresses, browser history and access logs.
+        "by_id_number": looks_like_id_number(query),
+        "can_find_by_id_number": actor.has_perm_anywhere(Perm.REVEAL_PERSONAL_DATA),
+        "id_form": IdNumberForm(),
+        "households": shown_households,
+        "households_count": households.count() if households is not None else 0,
         "query_string": urlencode(params),
         "hx_target": "#results",
     }
     template = "people/_results.html" if getattr(request, "htmx", False) else "people/search.html"
     return render(request, template, context)
+
+
+@staff_view
+def find_by_id_number(request: HttpRequest) -> HttpResponse:
+    """Find a person by a whole ID number (POST: the number never enters a URL). Found: their
+    page; the look-up is audited by the service either way. Without the reveal permission: 403."""
+    actor = request_actor(request)
+    actor.ensure_has_perm(Perm.REVEAL_PERSONAL_DATA)
+    form = IdNumberForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            person = person_find_by_id_number(
+                actor=actor, id_number=form.cleaned_data["id_number"], ip_address=client_ip(request)
+            ).first()
+            if person is not None:
+                messages.info(request, _("Found by ID number. The search is written to the audit log."))
+                return redirect("people:detail", person_id=person.pk)
+            form.add_error(
+                "id_number", _("Nobody with this ID number among the people whose data you may reveal.")
+            )
+            status = 404
+        else:
+            status = 422
+    return render(request, "people/find_by_id.html", {"form": form}, status=status)
 
 
 def _reveal_allowed(request: HttpRequest, person: Person) -> bool:

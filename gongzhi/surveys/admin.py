@@ -1,10 +1,11 @@
-"""Back office for surveys: read-only (surveys change through their services and pages)."""
+"""Back office for surveys: read-only (surveys change through their services and pages), and only
+the surveys of the places in the staff user's scope (as the surveys pages do)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from gongzhi.core.admin import ReadOnlyAdminMixin
+from gongzhi.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin
 from gongzhi.surveys.models import Survey, SurveyQuestion
 
 
@@ -15,7 +16,8 @@ class QuestionInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[t
 
 
 @admin.register(Survey)
-class SurveyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class SurveyAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    scope_fields = ("node__path",)
     list_display = ("title", "node", "respondent", "status", "opens_at", "closes_at", "responses_count")
     list_filter = ("status", "respondent", "results_published")
     search_fields = ("title", "node__name")

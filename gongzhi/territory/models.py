@@ -68,6 +68,12 @@ def path_upper_bound(path: str) -> str | None:
     return None
 
 
+def path_and_ancestors(path: str) -> list[str]:
+    """The paths of a node and of every ancestor, root first, from its path alone (no query)."""
+    step = Node.steplen
+    return [path[:end] for end in range(step, len(path) + 1, step)]
+
+
 def subtree_q(field_name: str, path: str) -> Q:
     """Rows whose materialized path `field_name` lies in the subtree rooted at `path`."""
     condition = Q(**{f"{field_name}__gte": path})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -9,7 +10,8 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q, Value
+from django.db.models.functions import Greatest
 from django.utils.translation import gettext as _
 
 from gongzhi.accounts.permissions import Perm
@@ -19,6 +21,8 @@ from gongzhi.audit.services import audit_record
 from gongzhi.core.errors import ValidationFailed
 from gongzhi.territory.models import CHILD_KINDS, ROOT_KINDS, Node, NodeKind, NodeStats, subtree_q
 from gongzhi.territory.signals import node_moved
+
+logger = logging.getLogger(__name__)
 
 STAT_FIELDS = ("households", "residents", "party_members", "building_leaders")
 NODE_ATTRIBUTES = (
@@ -59,9 +63,14 @@ def _validate(node: Node) -> None:
         ) from exc
 
 
-def stats_adjust(paths: Iterable[str], **deltas: int) -> None:
-    """Add `deltas` to the roll-up rows of the nodes with these paths (a node and its ancestors)."""
-    changes = {name: F(name) + delta for name, delta in deltas.items() if delta}
+def stats_adjust(paths: Iterable[str], *, floor_at_zero: bool = False, **deltas: int) -> None:
+    """Add `deltas` to the roll-up rows of the nodes with these paths (a node and its ancestors).
+    `floor_at_zero`: never below 0 (repairs of counts that may not have included what is taken)."""
+    changes: dict[str, Any] = {
+        name: Greatest(F(name) + delta, Value(0)) if floor_at_zero and delta < 0 else F(name) + delta
+        for name, delta in deltas.items()
+        if delta
+    }
     if changes:
         NodeStats.objects.filter(node__path__in=list(paths)).update(**changes)
 
@@ -137,9 +146,12 @@ def node_move(*, actor: Actor, node_id: int, new_parent_id: int) -> Node:
     if new_parent.path.startswith(node.path):
         raise ValidationFailed(_("A node cannot be moved under itself."), code="bad_tree_shape")
     old_path = node.path
-    stats = NodeStats.objects.get(node=node)
-    deltas = {name: getattr(stats, name) for name in STAT_FIELDS}
-    stats_adjust(node.ancestor_paths[:-1], **{k: -v for k, v in deltas.items()})
+    stats = NodeStats.objects.filter(node=node).first()
+    if stats is not None:
+        deltas = {name: getattr(stats, name) for name in STAT_FIELDS}
+        stats_adjust(node.ancestor_paths[:-1], **{k: -v for k, v in deltas.items()})
+    else:
+        deltas = _stats_repair_before_move(node)
     Node.objects.move(node, new_parent, "last-child")
     node.refresh_from_db()
     new_parent.refresh_from_db()
@@ -153,6 +165,21 @@ def node_move(*, actor: Actor, node_id: int, new_parent_id: int) -> Node:
     )
     node_moved.send(sender=Node, node=node)
     return node
+
+
+def _stats_repair_before_move(node: Node) -> dict[str, int]:
+    """A node without its roll-up row was added outside the services: whether its ancestors
+    counted its subtree is unknown. Give it its row from the raw tables, move those figures
+    without taking any ancestor below zero, and rebuild every count in the worker after commit
+    (so the tree's counts are exact again however they had drifted)."""
+    from gongzhi.territory.tasks import stats_rebuild_task
+
+    logger.warning("node %s (%s) had no NodeStats row: counts rebuilt after the move", node.pk, node.code)
+    deltas = stats_of_subtree(node.path)
+    NodeStats.objects.create(node=node, **deltas)
+    stats_adjust(node.ancestor_paths[:-1], floor_at_zero=True, **{k: -v for k, v in deltas.items()})
+    transaction.on_commit(stats_rebuild_task)
+    return deltas
 
 
 @dataclass
@@ -214,40 +241,50 @@ def nodes_bulk_add(parent: Node, specs: Sequence[NodeSpec], *, batch_size: int =
     return created
 
 
+def _raw_figures(within: str = "") -> tuple[dict[str, dict[str, int]], list[tuple[int, str]]]:
+    """Each node's own figures from the raw tables (of the subtree at `within`, or everywhere),
+    by path; and the building leaders' assignments counted today (assignment id, node path).
+
+    One grouped query per figure: no per-node query."""
+    from gongzhi.accounts.models import RoleAssignment
+    from gongzhi.accounts.selectors import building_leaders_counted_on
+    from gongzhi.core import clock
+    from gongzhi.people.models import PartyMember, Person
+
+    def inside(field_name: str) -> Q:
+        return subtree_q(field_name, within) if within else Q()
+
+    own: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STAT_FIELDS, 0))
+    households = Node.objects.filter(inside("path"), kind=NodeKind.HOUSEHOLD).values_list("path", flat=True)
+    for path in households.iterator(chunk_size=10000):
+        own[path]["households"] += 1
+    residents = Person.objects.filter(inside("home__path")).values_list("home__path")
+    for path, count in residents.annotate(n=Count("pk")).values_list("home__path", "n"):
+        own[path]["residents"] += count
+    members = PartyMember.objects.filter(inside("person__home__path")).values_list("person__home__path")
+    for path, count in members.annotate(n=Count("pk")).values_list("person__home__path", "n"):
+        own[path]["party_members"] += count
+    leaders = building_leaders_counted_on(clock.today(), RoleAssignment.objects.filter(inside("node__path")))
+    for _assignment_id, path in leaders:
+        own[path]["building_leaders"] += 1
+    return own, [(assignment_id, path) for assignment_id, path in leaders]
+
+
+def stats_of_subtree(path: str) -> dict[str, int]:
+    """The roll-up figures of the node at `path`, counted from the raw tables of its subtree."""
+    own, _leaders = _raw_figures(within=path)
+    return {name: sum(figures[name] for figures in own.values()) for name in STAT_FIELDS}
+
+
 def stats_rebuild() -> int:
     """Recompute every node's roll-up from the raw tables. Returns the number of nodes.
 
     One grouped query per figure, then the per-node figures are summed up each path prefix
     in Python: O(rows × depth), no per-node query.
     """
-    from gongzhi.accounts.models import Role, RoleAssignment
-    from gongzhi.core import clock
-    from gongzhi.people.models import PartyMember, Person
+    from gongzhi.accounts.models import RoleAssignment
 
-    own: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STAT_FIELDS, 0))
-    for path in (
-        Node.objects.filter(kind=NodeKind.HOUSEHOLD).values_list("path", flat=True).iterator(chunk_size=10000)
-    ):
-        own[path]["households"] += 1
-    for path, count in (
-        Person.objects.values_list("home__path").annotate(n=Count("pk")).values_list("home__path", "n")
-    ):
-        own[path]["residents"] += count
-    for path, count in (
-        PartyMember.objects.values_list("person__home__path")
-        .annotate(n=Count("pk"))
-        .values_list("person__home__path", "n")
-    ):
-        own[path]["party_members"] += count
-    leaders = (
-        RoleAssignment.objects.active_on(clock.today())
-        .filter(role=Role.BUILDING_LEADER, node__isnull=False)
-        .values_list("node__path")
-        .annotate(n=Count("user", distinct=True))
-        .values_list("node__path", "n")
-    )
-    for path, count in leaders:
-        own[path]["building_leaders"] += count
+    own, leaders = _raw_figures()
     totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STAT_FIELDS, 0))
     step = Node.steplen
     for path, figures in own.items():
@@ -256,6 +293,13 @@ def stats_rebuild() -> int:
             for name, value in figures.items():
                 bucket[name] += value
     with transaction.atomic():
+        # The flags say which building leaders' assignments the counts include: the same ones.
+        counted_ids = [assignment_id for assignment_id, _path in leaders]
+        RoleAssignment.objects.filter(counted_in_stats=True).update(counted_in_stats=False)
+        for start in range(0, len(counted_ids), 500):
+            RoleAssignment.objects.filter(pk__in=counted_ids[start : start + 500]).update(
+                counted_in_stats=True
+            )
         NodeStats.objects.all().delete()
         rows = []
         for node_id, path in Node.objects.values_list("pk", "path").iterator(chunk_size=10000):

@@ -1,16 +1,18 @@
 """Back office for owners' votes: read-only. Votes change only through the services, and a ballot
-edited here would break the published chain, so nothing is writable."""
+edited here would break the published chain, so nothing is writable. A staff user sees the votes
+and ballots of the compounds in their scope only (as the votes pages do)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from gongzhi.core.admin import ReadOnlyAdminMixin
+from gongzhi.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin
 from gongzhi.votes.models import Ballot, Vote
 
 
 @admin.register(Vote)
-class VoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class VoteAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    scope_fields = ("compound__path",)
     list_display = ("question", "compound", "matter", "threshold", "status", "opens_at", "closes_at")
     list_filter = ("status", "matter")
     search_fields = ("question", "compound__name")
@@ -19,7 +21,8 @@ class VoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Ballot)
-class BallotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class BallotAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    scope_fields = ("vote__compound__path",)
     list_display = ("vote", "seq", "part", "choice", "method", "cast_at", "superseded_by")
     list_filter = ("method", "choice")
     list_select_related = ("vote", "part")

@@ -200,3 +200,44 @@ def test_an_import_with_bad_rows_names_each_row_and_column_and_writes_nothing(si
 
     assert Person.objects.count() == people_before
     assert not Person.objects.filter(name="赵文华").exists()
+
+
+def test_a_secretary_ends_a_role_finds_a_person_by_id_number_and_an_empty_household(site: Site) -> None:
+    tree = build_small_tree()
+    secretary = make_user("li-secretary", role=Role.COMMUNITY_SECRETARY, node=tree.community)
+    worker = make_user("wang-grid-a", role=Role.GRID_WORKER, node=tree.grid_a)
+    site.login(secretary.username)
+
+    # Roles: the grid worker's role is listed; ending it asks for the last day and a reason.
+    site.page.locator("nav.main-nav a", has_text="角色").click()
+    row = site.page.locator("tbody tr", has_text=worker.username)
+    expect(row).to_contain_text("网格员")
+    site.assert_accessible("roles")
+    site.screenshot("roles")
+    row.locator("a", has_text="结束该角色").click()
+    site.page.locator("input[name=reason]").fill("调往其他社区")
+    site.assert_accessible("end a role")
+    site.screenshot("role-end")
+    site.page.locator("main form [type=submit]").click()
+    expect(site.page.locator(".messages")).to_contain_text(worker.username)
+    entry = AuditEntry.objects.get(action=AuditAction.UPDATE, target_type="accounts.roleassignment")
+    assert entry.reason == "调往其他社区"
+
+    # Find by ID number: a POST, so the number is in no address; it lands on the person's page.
+    site.goto("/people/")
+    site.page.locator("details.find-by-id summary").click()
+    site.page.locator("input[name=id_number]").fill(make_id_number(1))
+    site.screenshot("find-by-id")
+    site.page.locator("form.id-lookup-form [type=submit]").click()
+    expect(site.page).to_have_url(re.compile(rf"/people/{tree.resident_a.pk}/$"))
+    expect(site.page.locator(".messages")).to_contain_text("审计日志")
+    assert make_id_number(1) not in site.page.url
+    assert AuditEntry.objects.filter(action=AuditAction.LOOKUP, actor=secretary).count() == 1
+
+    # An empty household is found by its door number.
+    site.goto("/people/?q=102")
+    households = site.page.locator("#results section")
+    expect(households).to_contain_text("春都华府 1号楼 102")
+    expect(households).to_contain_text("无登记人员")
+    site.assert_accessible("search by door number")
+    site.screenshot("search-household")

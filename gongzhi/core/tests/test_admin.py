@@ -126,3 +126,19 @@ def test_non_superuser_cannot_make_themselves_superuser(client: Client, tree: Sm
     response = client.get(reverse("admin:accounts_user_change", args=[user.pk]))
     assert response.status_code == 200
     assert 'name="is_superuser"' not in response.content.decode()
+
+
+def test_an_overlapping_role_in_the_admin_is_a_form_error_not_a_crash(
+    client: Client, tree: SmallTree
+) -> None:
+    secretary = _staff(Role.COMMUNITY_SECRETARY, tree.community, "view_roleassignment", "add_roleassignment")
+    client.force_login(secretary)
+    worker = make_user("worker", role=Role.GRID_WORKER, node=tree.grid_a)  # since 2020, no end
+    response = client.post(
+        reverse("admin:accounts_roleassignment_add"),
+        {"user": worker.pk, "role": Role.GRID_WORKER, "node": tree.grid_a.pk, "starts_on": "2030-01-01"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    assert "already holds this role there from 2020-01-01" in response.content.decode()
+    assert RoleAssignment.objects.filter(user=worker).count() == 1

@@ -189,3 +189,15 @@ def test_reveal_out_of_scope_is_404(client: Client, tree: SmallTree) -> None:
 def test_reveal_requires_post(client: Client, tree: SmallTree) -> None:
     _login(client, Role.GRID_WORKER, tree.grid_a)
     assert client.get(reverse("people:reveal", args=[tree.resident_a.pk])).status_code == 405
+
+
+def test_a_person_registered_at_a_grid_has_a_page_and_a_search_row(client: Client, tree: SmallTree) -> None:
+    """Regression: a home above the compound level has no address parts; the page crashed (500)."""
+    drifter = person_create(actor=superactor(), home_id=tree.grid_a.pk, data=PersonData(name="王流动"))
+    _login(client, Role.GRID_WORKER, tree.grid_a)
+    page = client.get(reverse("people:detail", args=[drifter.pk]))
+    assert page.status_code == 200
+    assert "第一网格" in page.content.decode()
+    search = client.get(reverse("people:search"), {"q": "王流动"})
+    assert [person.pk for person in search.context["page"].object_list] == [drifter.pk]
+    assert "第一网格" in search.content.decode()
