@@ -370,6 +370,7 @@ def test_an_owners_vote_on_the_heating_retrofit_crosses_its_thresholds(site: Sit
 
     # Staff close early, with the confirmation; the result is published with its record.
     site.goto(f"/votes/{vote.pk}/close/")
+    page.locator("#id_reason").fill("业主大会决定：同意票已超过四分之三，提前结束表决以便赶在供暖季前招标。")
     page.locator("input[name=confirm]").check()
     site.assert_accessible("vote close")
     site.screenshot("vote-close")
@@ -378,6 +379,7 @@ def test_an_owners_vote_on_the_heating_retrofit_crosses_its_thresholds(site: Sit
     assert Vote.objects.get(pk=vote.pk).status == VoteStatus.CLOSED
     phone_site.goto(f"/v/{vote.pk}/result/")
     expect(phone_page.locator("#tally-state")).to_have_attribute("data-state", "passed")
+    expect(phone_page.locator("#closed-early")).to_contain_text("提前结束表决以便赶在供暖季前招标")
     expect(phone_page.locator(f"a[href='/api/v1/votes/{vote.pk}/record']")).to_be_visible()
     expect(phone_page.locator("pre.command")).to_contain_text("gongzhi vote-verify")
     phone_site.assert_accessible("vote result")
