@@ -122,6 +122,7 @@ def test_a_survey_answered_on_a_phone_with_live_results(site: Site) -> None:
     phone_page.locator(f"input[name=answer-{questions[1].pk}][value='2']").check()
     phone_page.locator(f"input[name=answer-{questions[2].pk}][value='4']").check()
     phone_page.locator(f"textarea[name=answer-{questions[3].pk}]").fill("希望今年冬天前完工")
+    expect(phone_page.locator("#survey-form button.submit")).to_have_text("提交我的回答")
     box = phone_page.locator("#survey-form button.submit").bounding_box()
     assert box is not None and box["height"] >= 56 and box["width"] >= 300, box
     widths = phone_page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
