@@ -110,6 +110,14 @@ def mask_phone(phone: str) -> str:
     return f"{phone[:4]}****{phone[-2:]}" if len(phone) > 6 else "****"
 
 
+def mask_name(name: str) -> str:
+    """王秀兰 → 王*兰, 王兰 → 王*: enough for family members sharing a phone to find themselves."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    return name[0] + "*" * max(len(name) - 2, 1) + (name[-1] if len(name) > 2 else "")
+
+
 def mask_id_number(id_number: str) -> str:
     """Never the whole number: the region's first digits and the check digit only."""
     if not id_number:
