@@ -269,7 +269,7 @@ class MilestoneRowForm(forms.Form):
 
 
 FundingFormSet = formset_factory(FundingRowForm, extra=3, max_num=10, absolute_max=10)
-MilestoneFormSet = formset_factory(MilestoneRowForm, extra=5, max_num=20, absolute_max=20)
+MilestoneFormSet = formset_factory(MilestoneRowForm, extra=4, max_num=20, absolute_max=20)
 
 
 class MilestoneForm(forms.Form):

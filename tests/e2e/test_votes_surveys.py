@@ -161,6 +161,23 @@ def test_a_survey_answered_on_a_phone_with_live_results(site: Site) -> None:
     site.assert_accessible("survey paper form")
     site.screenshot("survey-paper")
 
+    # A per-person survey on paper: staff find the resident by name, a phone or not.
+    Person.objects.create(name="刘桂兰", phone="", home=tree.household_a1)
+    per_person = survey_create(
+        actor=staff,
+        node_id=tree.grid_a.pk,
+        title="老年助餐需求调查",
+        respondent="person",
+        opens_at=now - dt.timedelta(hours=1),
+        closes_at=now + dt.timedelta(days=14),
+        questions=[QuestionSpec("single", "您是否需要社区助餐？", ["需要", "不需要"])],
+    )
+    survey_open(actor=staff, survey_id=per_person.pk)
+    site.goto(f"/surveys/{per_person.pk}/paper/?q=刘")
+    page.get_by_label("刘桂兰", exact=False).check()
+    site.assert_accessible("paper answers for a person")
+    site.screenshot("survey-paper-person")
+
     # Live results: charts with the figures in a table under each; a paper answer shows up by itself.
     site.goto(f"/surveys/{survey.pk}/")
     expect(page.locator(".responses-count")).to_contain_text("1 response")
