@@ -187,15 +187,17 @@ def invited_users(meeting: Meeting) -> list[User]:
 
 
 def _series_body(meetings: list[Meeting], stopped_at_limit: bool) -> str:
-    """The invitation's body for a series: every date, so invitees can note them all at once."""
+    """The invitation's body for a series: every date, so invitees can note them all at once (the
+    limit first when the series stopped at it: the inbox shows the start of long bodies)."""
     if len(meetings) < 2:
         return ""
     dates = "、".join(clock.localtime(m.starts_at).strftime("%Y-%m-%d") for m in meetings)
     body = _("This meeting repeats, %(count)d times: %(dates)s.") % {"count": len(meetings), "dates": dates}
     if stopped_at_limit:
-        body += " " + _(
+        limit = _(
             "A series holds at most %(limit)d meetings: it stops on %(last)s. Convene it again to go on."
         ) % {"limit": MAX_OCCURRENCES, "last": dates.rsplit("、", 1)[-1]}
+        body = f"{limit} {body}"
     return body
 
 

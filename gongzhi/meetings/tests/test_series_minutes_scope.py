@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,12 +137,16 @@ def test_a_series_that_reaches_its_limit_stops_there_and_says_so(world) -> None:
     make_user("leader", role=Role.BUILDING_LEADER, node=world.tree.building_a)
     weekly = spec(world, recurrence="weekly", until=dt.date(2029, 12, 31))
     assert occurrences(weekly).stopped_at_limit
-    meetings = meeting_create(actor=world.actor(world.community_staff), spec=weekly)
+    with translation.override("en"):
+        meetings = meeting_create(actor=world.actor(world.community_staff), spec=weekly)
     assert len(meetings) == MAX_OCCURRENCES == 52
     last = timezone.localtime(meetings[-1].starts_at).date()
     assert last == dt.date(2027, 11, 15) and meetings[0].series.until == last
     body = Notification.objects.get(event_type="meeting.invited").body
-    assert "A series holds at most 52 meetings: it stops on 2027-11-15" in body
+    assert body.startswith(
+        "A series holds at most 52 meetings: it stops on 2027-11-15."
+    )  # first: inboxes cut
+    assert "52 times: 2026-11-23、2026-11-30" in body
     assert not occurrences(spec(world, recurrence="weekly", until=dt.date(2027, 11, 15))).stopped_at_limit
 
 
