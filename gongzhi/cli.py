@@ -189,7 +189,11 @@ def cmd_keys(argv: list[str]) -> int:
 
 
 def cmd_vote_verify(argv: list[str]) -> int:
-    """Recompute a vote's tally and ballot chain from its record file alone (no database, no server)."""
+    """Recompute a vote's tally and ballot chain from its record file alone (no database, no server).
+
+    Exit 0 when everything matches; 1 when the file cannot be read, is malformed or does not match
+    (each fault printed with where it is and why); 2 on wrong usage. Never a traceback.
+    """
     import json
 
     from gongzhi.votes.record import verify_record
@@ -199,10 +203,18 @@ def cmd_vote_verify(argv: list[str]) -> int:
         return 2
     try:
         record = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        print(f"gongzhi: cannot read {argv[0]}: {error}", file=sys.stderr)
+    except OSError as error:
+        print(f"gongzhi: cannot read {argv[0]}: {error.strerror or error}", file=sys.stderr)
         return 1
-    verification = verify_record(record if isinstance(record, dict) else {})
+    except (ValueError, RecursionError) as error:
+        # JSONDecodeError (a ValueError) names the line and column; bad UTF-8 is a ValueError too.
+        print(f"NOT VERIFIED\n  - {argv[0]}: not a JSON file: {error}")
+        return 1
+    try:
+        verification = verify_record(record)
+    except Exception as error:  # a last guard: the verifier must answer, not crash
+        print(f"NOT VERIFIED\n  - the record could not be checked: {type(error).__name__}: {error}")
+        return 1
     if not verification.ok:
         print("NOT VERIFIED")
         for problem in verification.problems:
@@ -211,7 +223,17 @@ def cmd_vote_verify(argv: list[str]) -> int:
     figures = verification.recomputed
     vote = record["vote"]
     print(f"VERIFIED: vote {vote['id']} “{vote['question']}”")
-    print(f"  ballots chain: {len(record['ballots'])} counted, {len(record.get('superseded', []))} replaced")
+    print(
+        f"  ballots chain: {len(record['ballots'])} counted, {len(record.get('superseded') or [])} replaced"
+    )
+    closed_at = vote.get("closed_at")
+    if closed_at:
+        early = (
+            " (closed early: " + str(vote.get("close_reason", "")) + ")" if vote.get("closed_early") else ""
+        )
+        print(f"  voting: {vote['opens']} – {closed_at}{early}; every ballot cast within it")
+    else:
+        print(f"  voting: {vote['opens']} – {vote['closes']}; every ballot cast within it")
     print(
         f"  area: {figures['participating_area']} of {figures['total_area']} m² took part, {figures['for_area']} for"
     )

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.accounts.models import Role
+from gongzhi.core import clock
 from gongzhi.meetings.models import MeetingKind, Recurrence
 
 # The roles a meeting usually invites on its node (the rest stay out of the form to keep it short).
@@ -138,9 +139,26 @@ class RecordForm(forms.Form):
         max_length=50_000,
         widget=forms.Textarea(attrs={"rows": 10}),
         help_text=_(
-            "Simple formatting is kept: paragraphs <p>, <strong>, <em>, lists <ul>/<ol>/<li>, headings "
-            "<h3>/<h4>, tables. Everything else is removed."
+            "Write plain text: a blank line starts a new paragraph, a line break stays a line break. "
+            "Simple HTML is kept too: <p>, <strong>, <em>, lists <ul>/<ol>/<li>, headings <h3>/<h4>, "
+            "tables; everything else is removed."
         ),
+    )
+
+
+class MinutesCorrectionForm(forms.Form):
+    minutes = forms.CharField(
+        label=_("Minutes"),
+        max_length=50_000,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text=_(
+            "Write plain text: a blank line starts a new paragraph, a line break stays a line break."
+        ),
+    )
+    note = forms.CharField(
+        label=_("What was corrected and why"),
+        max_length=500,
+        help_text=_("Kept with the earlier version of the minutes and in the audit log."),
     )
 
 
@@ -178,6 +196,80 @@ ResolutionFormSet = formset_factory(ResolutionForm, extra=3, max_num=10, absolut
 
 
 # --- Projects -------------------------------------------------------------------------------------
+
+
+class ProjectForm(forms.Form):
+    """A 我为群众办实事 project that did not come from a meeting (its funding and milestones are rows)."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(
+        label=_("What is done, for whom"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    owner = forms.TypedChoiceField(label=_("Responsible organization"), coerce=int, empty_value=None)
+    deadline = forms.DateField(
+        label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    budget = forms.DecimalField(
+        label=_("Budget (yuan)"),
+        min_value=Decimal(0),
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        error_messages={"min_value": _("The budget cannot be negative.")},
+    )
+    is_public = forms.BooleanField(
+        label=_("Show it on the community's public project list"), required=False, initial=True
+    )
+
+    def __init__(self, *args: Any, owners: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["owner"]).choices = [("", "—")] + [
+            (str(pk), name) for pk, name in owners
+        ]
+        self.fields["owner"].error_messages["required"] = _(
+            "Choose the organization responsible for the project."
+        )
+        self.fields["title"].error_messages["required"] = _("Write a title of 2 to 200 characters.")
+        self.fields["deadline"].error_messages["required"] = _("Set a deadline.")
+
+    def clean_deadline(self) -> dt.date:
+        deadline: dt.date = self.cleaned_data["deadline"]
+        if deadline < clock.today():
+            raise forms.ValidationError(_("The deadline cannot be in the past."))
+        return deadline
+
+
+class FundingRowForm(forms.Form):
+    source = forms.CharField(label=_("Source"), max_length=100, required=False)
+    amount = forms.DecimalField(
+        label=_("Amount (yuan)"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2, required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if bool(data.get("source")) != (data.get("amount") is not None) and not self.errors:
+            self.add_error(None, _("Name the source and a positive amount."))
+        return data
+
+
+class MilestoneRowForm(forms.Form):
+    title = forms.CharField(label=_("Milestone"), max_length=200, required=False)
+    due = forms.DateField(
+        label=_("Due"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("due") and not data.get("title"):
+            self.add_error("title", _("Name the milestone."))
+        return data
+
+
+FundingFormSet = formset_factory(FundingRowForm, extra=3, max_num=10, absolute_max=10)
+MilestoneFormSet = formset_factory(MilestoneRowForm, extra=4, max_num=20, absolute_max=20)
 
 
 class MilestoneForm(forms.Form):

@@ -118,6 +118,26 @@ class Invitee(models.Model):
         return f"{self.meeting_id}: {self.role or self.organization_id or self.person_id}"
 
 
+class MinutesRevision(models.Model):
+    """The minutes as they were before a correction: corrections never overwrite history."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="minutes_revisions")
+    minutes = models.TextField(_("minutes before the correction"))
+    note = models.CharField(_("what was corrected and why"), max_length=500)
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    corrected_at = models.DateTimeField(_("corrected at"))
+
+    class Meta:
+        verbose_name = _("earlier version of the minutes")
+        verbose_name_plural = _("earlier versions of the minutes")
+        ordering = ["meeting", "-corrected_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id} @ {self.corrected_at:%Y-%m-%d %H:%M}"
+
+
 class AgendaItem(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda")
     order = models.PositiveSmallIntegerField(default=1)

@@ -8,11 +8,44 @@ from dataclasses import dataclass, field
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
+from gongzhi.accounts.models import RoleAssignment, User
 from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor, scope_q
+from gongzhi.core import clock
 from gongzhi.core.errors import NotFound
 from gongzhi.meetings.models import AgendaItem, Meeting, MeetingStatus, Project, ProjectStatus
-from gongzhi.territory.models import Node, subtree_q
+from gongzhi.people.models import Person
+from gongzhi.people.selectors import residents_by_phone
+from gongzhi.territory.models import Node, Organization, OrganizationKind, subtree_q
+
+# Organizations inside a place that may be invited or own its resolutions and projects.
+LOCAL_ORGANIZATION_KINDS = (
+    OrganizationKind.OWNERS_COMMITTEE,
+    OrganizationKind.PROPERTY_MANAGER,
+    OrganizationKind.CO_BUILDING_UNIT,
+    OrganizationKind.SOCIAL_ORGANIZATION,
+    OrganizationKind.RESIDENTS_COMMITTEE,
+)
+
+
+def organizations_for(node: Node) -> QuerySet[Organization]:
+    """Organizations that may be invited to a meeting of `node` or own its resolutions and projects:
+    those serving the node or its ancestors (departments only of the district), and the owners'
+    committees, property managers, residents' committees and partners serving places inside it."""
+    near = Q(nodes__path__in=node.ancestor_paths)
+    inside = subtree_q("nodes__path", node.path) & Q(kind__in=LOCAL_ORGANIZATION_KINDS)
+    ids = (
+        Organization.objects.filter(near | inside)
+        .exclude(kind=OrganizationKind.DEPARTMENT, nodes__depth__gt=1)
+        .values("pk")
+    )
+    return Organization.objects.filter(pk__in=ids).order_by("kind", "name")
+
+
+def residents_with_phone(*, node: Node, phone: str) -> list[Person]:
+    """The residents of `node` (people whose home is inside it) registered with `phone`: usually one,
+    more when family members share a phone."""
+    return residents_by_phone(node_path=node.path, phone=phone)
 
 
 def meeting_list(*, actor: Actor, node: Node | None = None) -> QuerySet[Meeting]:
@@ -102,6 +135,36 @@ def meeting_figures(*, actor: Actor, node: Node, start: dt.datetime, end: dt.dat
     )
 
 
+def _invited_q(user: User) -> Q:
+    """Meetings `user` is invited to, as invited_users reaches them: as a person, through an
+    organization they hold a role in, or by a role they hold inside the meeting's node."""
+    condition = Q(pk__in=[])
+    if user.person_id:
+        condition |= Q(invitees__person_id=user.person_id)
+    assignments = RoleAssignment.objects.active_on(clock.today()).filter(user=user)
+    organizations = [o for o in assignments.values_list("organization_id", flat=True) if o]
+    if organizations:
+        condition |= Q(invitees__organization_id__in=organizations)
+    for role, path in assignments.filter(node__isnull=False).values_list("role", "node__path"):
+        # A role invited to a meeting reaches its holders anywhere inside the meeting's node.
+        containing = [path[:end] for end in range(Node.steplen, len(path) + 1, Node.steplen)]
+        condition |= Q(invitees__role=role, node__path__in=containing)
+    return condition
+
+
+def calendar_meetings(*, actor: Actor, now: dt.datetime) -> QuerySet[Meeting]:
+    """The meetings of a user's calendar, from 30 days ago on: those in their scope (staff) and those
+    they are invited to (residents with an account too), cancelled ones left out."""
+    invited = Meeting.objects.filter(_invited_q(actor.user)).values("pk") if actor.user else []
+    return (
+        Meeting.objects.filter(scope_q(actor, "node__path", Perm.VIEW_NETWORK) | Q(pk__in=invited))
+        .filter(starts_at__gte=now - dt.timedelta(days=30))
+        .exclude(status=MeetingStatus.CANCELLED)
+        .select_related("node", "kind")
+        .order_by("starts_at", "pk")
+    )
+
+
 def _ics_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
@@ -111,12 +174,8 @@ def _ics_time(moment: dt.datetime) -> str:
 
 
 def ics_feed(*, actor: Actor, host: str, now: dt.datetime) -> str:
-    """RFC 5545 calendar of the meetings in the actor's scope, from 30 days ago on (lines folded at 75 octets)."""
-    meetings = (
-        meeting_list(actor=actor)
-        .filter(starts_at__gte=now - dt.timedelta(days=30))
-        .exclude(status=MeetingStatus.CANCELLED)[:500]
-    )
+    """RFC 5545 calendar of the actor's meetings (calendar_meetings; lines folded at 75 octets)."""
+    meetings = calendar_meetings(actor=actor, now=now)[:500]
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",

@@ -3,7 +3,9 @@ and carry each resolution as a project to the end."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,8 +20,10 @@ from django.utils.translation import gettext as _
 from gongzhi.accounts.models import Role, RoleAssignment, User
 from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor
+from gongzhi.audit.models import AuditAction
+from gongzhi.audit.services import audit_record
 from gongzhi.core import clock
-from gongzhi.core.errors import ApplicationError, NotFound, ValidationFailed
+from gongzhi.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
 from gongzhi.meetings.models import (
     MEETING_TRANSITIONS,
     PROJECT_TRANSITIONS,
@@ -33,11 +37,13 @@ from gongzhi.meetings.models import (
     MeetingSeries,
     MeetingStatus,
     Milestone,
+    MinutesRevision,
     Project,
     ProjectStatus,
     Recurrence,
     Resolution,
 )
+from gongzhi.meetings.selectors import organizations_for, residents_with_phone
 from gongzhi.notifications.services import notify
 from gongzhi.people.models import Person
 from gongzhi.territory.models import Node, Organization, subtree_q
@@ -117,24 +123,45 @@ def _check(actor: Actor, spec: MeetingSpec) -> tuple[Node, MeetingKind]:
     return node, kind
 
 
-def _occurrences(spec: MeetingSpec) -> list[tuple[dt.datetime, dt.datetime]]:
-    times = [(spec.starts_at, spec.ends_at)]
+# A series holds at most this many meetings (a year of weekly ones); one that reaches it stops there
+# and says so, and can be convened again from its last date.
+MAX_OCCURRENCES = 52
+
+
+@dataclass
+class Occurrences:
+    times: list[tuple[dt.datetime, dt.datetime]]
+    stopped_at_limit: bool = False  # the series reached MAX_OCCURRENCES before its end date
+
+
+def _monthly(local: dt.datetime, step: int) -> dt.datetime:
+    """The same day of the month `step` months on, the month's last day when it is shorter
+    (31 January → 28 or 29 February → 31 March: the day is kept, not worn down)."""
+    month_index = local.month - 1 + step
+    year, month = local.year + month_index // 12, month_index % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day)
+
+
+def occurrences(spec: MeetingSpec) -> Occurrences:
+    """The meeting's times: once, or every week or month (local wall time) until `until`."""
+    result = Occurrences(times=[(spec.starts_at, spec.ends_at)])
     if not spec.recurrence or spec.until is None:
-        return times
-    start, length = spec.starts_at, spec.ends_at - spec.starts_at
-    for step in range(1, 60):
+        return result
+    local, length = clock.localtime(spec.starts_at), spec.ends_at - spec.starts_at
+    step = 1
+    while True:
         if spec.recurrence == Recurrence.WEEKLY:
-            moment = start + dt.timedelta(weeks=step)
+            moment = local + dt.timedelta(weeks=step)
         else:
-            local = clock.localtime(start)
-            month = local.month - 1 + step
-            year, month = local.year + month // 12, month % 12 + 1
-            day = min(local.day, 28)
-            moment = local.replace(year=year, month=month, day=day)
-        if clock.localtime(moment).date() > spec.until:
-            break
-        times.append((moment, moment + length))
-    return times
+            moment = _monthly(local, step)
+        if moment.date() > spec.until:
+            return result
+        if len(result.times) >= MAX_OCCURRENCES:
+            result.stopped_at_limit = True
+            return result
+        result.times.append((moment, moment + length))
+        step += 1
 
 
 def invited_users(meeting: Meeting) -> list[User]:
@@ -159,9 +186,25 @@ def invited_users(meeting: Meeting) -> list[User]:
     return list(User.objects.filter(pk__in=user_ids, is_active=True))
 
 
+def _series_body(meetings: list[Meeting], stopped_at_limit: bool) -> str:
+    """The invitation's body for a series: every date, so invitees can note them all at once (the
+    limit first when the series stopped at it: the inbox shows the start of long bodies)."""
+    if len(meetings) < 2:
+        return ""
+    dates = "、".join(clock.localtime(m.starts_at).strftime("%Y-%m-%d") for m in meetings)
+    body = _("This meeting repeats, %(count)d times: %(dates)s.") % {"count": len(meetings), "dates": dates}
+    if stopped_at_limit:
+        limit = _(
+            "A series holds at most %(limit)d meetings: it stops on %(last)s. Convene it again to go on."
+        ) % {"limit": MAX_OCCURRENCES, "last": dates.rsplit("、", 1)[-1]}
+        body = f"{limit} {body}"
+    return body
+
+
 @transaction.atomic
 def meeting_create(*, actor: Actor, spec: MeetingSpec) -> list[Meeting]:
-    """Convene a meeting (and its later occurrences when it recurs); invitees hear of it in their inbox."""
+    """Convene a meeting (and its later occurrences when it recurs); invitees hear of it in their inbox,
+    with every date of a series."""
     node, kind = _check(actor, spec)
     tickets = {}
     ticket_ids = {tid for item in spec.agenda for tid in item.ticket_ids}
@@ -169,13 +212,15 @@ def meeting_create(*, actor: Actor, spec: MeetingSpec) -> list[Meeting]:
         tickets = {t.pk: t for t in Ticket.objects.visible_to(actor).filter(pk__in=ticket_ids)}
         if len(tickets) != len(ticket_ids):
             raise NotFound()
+    times = occurrences(spec)
     series = None
     if spec.recurrence:
         assert spec.until is not None
-        series = MeetingSeries.objects.create(recurrence=spec.recurrence, until=spec.until)
+        last_day = clock.localtime(times.times[-1][0]).date()
+        series = MeetingSeries.objects.create(recurrence=spec.recurrence, until=last_day)
     meetings = []
     now = clock.now()
-    for starts, ends in _occurrences(spec):
+    for starts, ends in times.times:
         meeting = Meeting.objects.create(
             node=node,
             kind=kind,
@@ -202,6 +247,16 @@ def meeting_create(*, actor: Actor, spec: MeetingSpec) -> list[Meeting]:
             + [Invitee(meeting=meeting, organization_id=o) for o in sorted(set(spec.invite_organization_ids))]
             + [Invitee(meeting=meeting, person_id=p) for p in sorted(set(spec.invite_person_ids))]
         )
+        _audit(
+            actor,
+            meeting,
+            "status",
+            {
+                "status": [None, MeetingStatus.SCHEDULED.value],
+                "series": series.pk if series else None,
+            },
+            created=True,
+        )
         meetings.append(meeting)
     first = meetings[0]
     notify(
@@ -213,10 +268,33 @@ def meeting_create(*, actor: Actor, spec: MeetingSpec) -> list[Meeting]:
             "when": clock.localtime(first.starts_at).strftime("%m-%d %H:%M"),
             "place": first.place,
         },
+        body=_series_body(meetings, times.stopped_at_limit),
         url=reverse("meetings:detail", args=[first.pk]),
         users=invited_users(first),
     )
     return meetings
+
+
+def _audit(
+    actor: Actor | None,
+    target: Meeting | Project,
+    field: str,
+    changes: dict[str, object],
+    *,
+    reason: str = "",
+    created: bool = False,
+) -> None:
+    """The audit row of a change (who, when, what, from → to, note), in the caller's transaction:
+    state changes write {"status": [from, to]}."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE if created else AuditAction.UPDATE,
+        target=target,
+        node_path=target.node.path,
+        field=field,
+        reason=reason,
+        changes=changes,
+    )
 
 
 def _locked(actor: Actor, meeting_id: int) -> Meeting:
@@ -235,6 +313,7 @@ def meeting_rotate_code(*, actor: Actor, meeting_id: int) -> Meeting:
     meeting = _locked(actor, meeting_id)
     meeting.signin_token = secrets.token_urlsafe(16)
     meeting.save(update_fields=["signin_token"])
+    _audit(actor, meeting, "signin_token", {})
     return meeting
 
 
@@ -255,8 +334,9 @@ def _sign(meeting: Meeting, *, person: Person | None, user: User | None, method:
 
 
 @transaction.atomic
-def meeting_sign_in(*, token: str, phone: str) -> Attendance:
-    """A resident signs in by scanning the meeting's code (the view verified the phone)."""
+def meeting_sign_in(*, token: str, phone: str, person_id: int | None = None) -> Attendance:
+    """A resident of the meeting's node signs in by scanning the meeting's code (the view verified the
+    phone). When family members share the phone, `person_id` says which of them signs in."""
     meeting = Meeting.objects.select_related("node").filter(signin_token=token).first() if token else None
     if meeting is None:
         raise Refused(
@@ -269,11 +349,27 @@ def meeting_sign_in(*, token: str, phone: str) -> Attendance:
         raise Refused(
             _("Sign-in is open from an hour before the meeting until an hour after it."), code="not_now"
         )
-    person = Person.objects.filter(phone=phone).first() if phone else None
-    if person is None:
+    people = residents_with_phone(node=meeting.node, phone=phone) if phone else []
+    if not people:
+        if phone and Person.objects.filter(phone=phone).exists():
+            raise Refused(
+                _(
+                    "This meeting is for the residents of %(node)s, and your phone is registered for a "
+                    "home elsewhere. Ask the staff at the meeting to sign you in."
+                )
+                % {"node": meeting.node.name},
+                code="outside",
+            )
         raise Refused(
             _("Your phone is not registered; ask the staff at the meeting to sign you in."), code="unknown"
         )
+    if person_id is None and len(people) > 1:
+        raise Refused(
+            _("Several residents share this phone: choose who is signing in."), code="choose_person"
+        )
+    person = people[0] if person_id is None else next((p for p in people if p.pk == person_id), None)
+    if person is None:
+        raise Refused(_("Choose one of the residents registered with this phone."), code="choose_person")
     return _sign(meeting, person=person, user=None, method=AttendanceMethod.QR)
 
 
@@ -289,8 +385,39 @@ def meeting_sign_in_by_staff(
     return _sign(meeting, person=person, user=user, method=AttendanceMethod.STAFF)
 
 
+# Minutes typed as plain text keep their paragraphs and line breaks; minutes written with block tags
+# are taken as HTML. Either way nh3 keeps only MINUTES_TAGS.
+_BLOCK_TAG = re.compile(r"<\s*/?\s*(p|br|ul|ol|li|h3|h4|blockquote|table|tr|td|th)\b", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n\s*\n")
+
+
 def sanitize_minutes(html: str) -> str:
     return nh3.clean(html or "", tags=MINUTES_TAGS, attributes={}, link_rel=None)
+
+
+def minutes_html(text: str) -> str:
+    """The stored minutes: plain text becomes paragraphs (a blank line apart) with line breaks."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if text and not _BLOCK_TAG.search(text):
+        paragraphs = [p.strip() for p in _BLANK_LINES.split(text) if p.strip()]
+        text = "\n".join(
+            "<p>" + "<br>\n".join(line.rstrip() for line in p.split("\n")) + "</p>" for p in paragraphs
+        )
+    return sanitize_minutes(text)
+
+
+_ONLY_PARAGRAPHS = re.compile(
+    r"^(?:<p>(?:(?!</?(?:p|ul|ol|li|h3|h4|blockquote|table|tr|td|th)\b).)*</p>\s*)+$", re.S
+)
+
+
+def minutes_source(html: str) -> str:
+    """The text to edit for a correction: minutes made of paragraphs and line breaks read back as the
+    plain text they came from (minutes_html gives the same minutes again); other HTML stays HTML."""
+    if not _ONLY_PARAGRAPHS.match(html or ""):
+        return html or ""
+    paragraphs = re.findall(r"<p>(.*?)</p>", html, re.S)
+    return "\n\n".join(re.sub(r"<br>\n?", "\n", p) for p in paragraphs)
 
 
 @dataclass
@@ -301,6 +428,15 @@ class ResolutionSpec:
     budget: Decimal = Decimal(0)
 
 
+def _clean_minutes(minutes: str) -> str:
+    clean = minutes_html(minutes)
+    if not clean.strip():
+        raise ValidationFailed(
+            _("Write the minutes."), extra={"fields": {"minutes": _("Write the minutes.")}}
+        )
+    return clean
+
+
 @transaction.atomic
 def meeting_record(
     *, actor: Actor, meeting_id: int, minutes: str, resolutions: Sequence[ResolutionSpec] = ()
@@ -309,11 +445,7 @@ def meeting_record(
     meeting = _locked(actor, meeting_id)
     if MeetingStatus.HELD not in MEETING_TRANSITIONS[MeetingStatus(meeting.status)]:
         raise Refused(_("The minutes of this meeting are already recorded."))
-    clean = sanitize_minutes(minutes)
-    if not clean.strip():
-        raise ValidationFailed(
-            _("Write the minutes."), extra={"fields": {"minutes": _("Write the minutes.")}}
-        )
+    clean = _clean_minutes(minutes)
     owners = {o.pk: o for o in Organization.objects.filter(pk__in=[r.owner_id for r in resolutions])}
     now = clock.now()
     for spec in resolutions:
@@ -335,22 +467,76 @@ def meeting_record(
             deadline=spec.deadline,
             project=project,
         )
+        _audit(
+            actor,
+            project,
+            "status",
+            {"status": [None, ProjectStatus.PLANNED.value], "meeting": meeting.pk},
+            created=True,
+        )
+    old = meeting.status
     meeting.minutes, meeting.status = clean, MeetingStatus.HELD
     meeting.save(update_fields=["minutes", "status"])
+    _audit(actor, meeting, "status", {"status": [old, meeting.status]})
     return meeting
 
 
+MINUTES_NOTE_MIN = 4
+
+
 @transaction.atomic
-def meeting_cancel(*, actor: Actor, meeting_id: int) -> Meeting:
+def meeting_minutes_correct(*, actor: Actor, meeting_id: int, minutes: str, note: str) -> MinutesRevision:
+    """The convener corrects the minutes of a meeting that was held. The version it replaces is kept
+    (MinutesRevision) and the correction audited with its note: the record of a meeting is never
+    silently rewritten."""
+    meeting = _locked(actor, meeting_id)
+    if meeting.status != MeetingStatus.HELD:
+        raise Refused(_("Only the minutes of a meeting that was held can be corrected."))
+    if not actor.is_superuser and (actor.user is None or actor.user.pk != meeting.convener_id):
+        raise PermissionDenied(_("Only the convener of the meeting can correct its minutes."))
+    errors: dict[str, str] = {}
+    try:
+        clean = _clean_minutes(minutes)
+    except ValidationFailed as error:
+        errors.update(error.extra["fields"])
+        clean = ""
+    note = (note or "").strip()
+    if len(note) < MINUTES_NOTE_MIN:
+        errors["note"] = _("Say what was corrected and why.")
+    if clean and clean == meeting.minutes:
+        errors["minutes"] = _("The minutes are unchanged.")
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), extra={"fields": errors})
+    now = clock.now()
+    revision = MinutesRevision.objects.create(
+        meeting=meeting, minutes=meeting.minutes, note=note[:500], corrected_by=actor.user, corrected_at=now
+    )
+    meeting.minutes = clean
+    meeting.save(update_fields=["minutes"])
+    _audit(
+        actor,
+        meeting,
+        "minutes",
+        {"revision": revision.pk, "length": [len(revision.minutes), len(clean)]},
+        reason=revision.note,
+    )
+    return revision
+
+
+@transaction.atomic
+def meeting_cancel(*, actor: Actor, meeting_id: int, note: str = "") -> Meeting:
     meeting = _locked(actor, meeting_id)
     if MeetingStatus.CANCELLED not in MEETING_TRANSITIONS[MeetingStatus(meeting.status)]:
         raise Refused(_("A meeting that was held cannot be cancelled."))
-    meeting.status = MeetingStatus.CANCELLED
+    old, meeting.status = meeting.status, MeetingStatus.CANCELLED
     meeting.save(update_fields=["status"])
+    note = (note or "").strip()[:500]
+    _audit(actor, meeting, "status", {"status": [old, meeting.status]}, reason=note)
     notify(
         key=f"meeting:{meeting.pk}:cancelled",
         event_type="meeting.cancelled",
         subject=_("Cancelled: %(title)s") % {"title": meeting.title},
+        body=note,
         users=invited_users(meeting),
     )
     return meeting
@@ -369,50 +555,131 @@ def _project(actor: Actor, project_id: int) -> Project:
     return project
 
 
+@dataclass
+class FundingSpec:
+    source: str
+    amount: Decimal
+
+
+@dataclass
+class MilestoneSpec:
+    title: str
+    due: dt.date | None = None
+
+
+def _check_project(
+    node: Node,
+    *,
+    title: str,
+    owner_id: int | None,
+    deadline: dt.date | None,
+    budget: Decimal,
+    funding: Sequence[FundingSpec],
+    milestones: Sequence[MilestoneSpec],
+) -> tuple[Organization | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    if not 2 <= len(title.strip()) <= 200:
+        errors["title"] = _("Write a title of 2 to 200 characters.")
+    # The owner must be one of the organizations that serve the place (or the levels above it).
+    owner = organizations_for(node).filter(pk=owner_id).first() if owner_id else None
+    if owner is None:
+        errors["owner"] = _("Choose the organization responsible for the project.")
+    if deadline is None:
+        errors["deadline"] = _("Set a deadline.")
+    if budget < 0:
+        errors["budget"] = _("The budget cannot be negative.")
+    for number, spec in enumerate(funding, start=1):
+        if not spec.source.strip() or spec.amount <= 0:
+            errors[f"funding_{number}"] = _("Name the source and a positive amount.")
+    for number, milestone in enumerate(milestones, start=1):
+        if not milestone.title.strip():
+            errors[f"milestone_{number}"] = _("Name the milestone.")
+        elif milestone.due and deadline and milestone.due > deadline:
+            errors[f"milestone_{number}"] = _("A milestone cannot be due after the project's deadline.")
+    return owner, errors
+
+
 @transaction.atomic
 def project_create(
     *,
     actor: Actor,
     node_id: int,
     title: str,
-    owner_id: int,
-    deadline: dt.date,
+    owner_id: int | None,
+    deadline: dt.date | None,
     budget: Decimal = Decimal(0),
     description: str = "",
+    funding: Sequence[FundingSpec] = (),
+    milestones: Sequence[MilestoneSpec] = (),
+    is_public: bool = True,
 ) -> Project:
-    """A 我为群众办实事 item that did not come from a meeting."""
+    """A 我为群众办实事 item that did not come from a meeting: its owner, budget and funding sources and
+    its milestones, in one go."""
     node = Node.objects.filter(pk=node_id).first()
     if node is None:
         raise NotFound()
     actor.ensure_can(Perm.RUN_MEETINGS, node.path)
-    owner = Organization.objects.filter(pk=owner_id).first()
-    if owner is None or not title.strip():
-        raise ValidationFailed(_("A project needs a title and an owner organization."))
-    if budget < 0:
-        raise ValidationFailed(_("The budget cannot be negative."))
-    return Project.objects.create(
+    owner, errors = _check_project(
+        node,
+        title=title,
+        owner_id=owner_id,
+        deadline=deadline,
+        budget=budget,
+        funding=funding,
+        milestones=milestones,
+    )
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), extra={"fields": errors})
+    assert owner is not None and deadline is not None
+    project = Project.objects.create(
         node=node,
         title=title.strip()[:200],
         description=description.strip(),
         owner=owner,
         deadline=deadline,
         budget=budget,
+        is_public=is_public,
         created_at=clock.now(),
     )
+    FundingSource.objects.bulk_create(
+        [FundingSource(project=project, source=f.source.strip()[:100], amount=f.amount) for f in funding]
+    )
+    Milestone.objects.bulk_create(
+        [
+            Milestone(project=project, order=order, title=m.title.strip()[:200], due=m.due)
+            for order, m in enumerate(milestones, start=1)
+        ]
+    )
+    _audit(
+        actor,
+        project,
+        "status",
+        {
+            "status": [None, ProjectStatus.PLANNED.value],
+            "budget": str(budget),
+            "funding": len(funding),
+            "milestones": len(milestones),
+        },
+        created=True,
+    )
+    return project
 
 
 @transaction.atomic
-def project_move(*, actor: Actor, project_id: int, to: str) -> Project:
+def project_move(*, actor: Actor, project_id: int, to: str, note: str = "") -> Project:
     project = _project(actor, project_id)
+    if to not in ProjectStatus.values:
+        raise ValidationFailed(_("Unknown status."))
     target = ProjectStatus(to)
     if target not in PROJECT_TRANSITIONS[ProjectStatus(project.status)]:
         raise Refused(
             _("A project that is “%(status)s” cannot become “%(to)s”.")
             % {"status": ProjectStatus(project.status).label, "to": target.label}
         )
-    project.status = target
+    old, project.status = project.status, target
     project.finished_at = clock.now() if target == ProjectStatus.DONE else None
     project.save(update_fields=["status", "finished_at"])
+    _audit(actor, project, "status", {"status": [old, target.value]}, reason=(note or "").strip()[:500])
     return project
 
 
@@ -421,7 +688,9 @@ def project_add_funding(*, actor: Actor, project_id: int, source: str, amount: D
     project = _project(actor, project_id)
     if amount <= 0 or not source.strip():
         raise ValidationFailed(_("Name the source and a positive amount."))
-    return FundingSource.objects.create(project=project, source=source.strip()[:100], amount=amount)
+    funding = FundingSource.objects.create(project=project, source=source.strip()[:100], amount=amount)
+    _audit(actor, project, "funding", {"added": funding.source, "amount": str(amount)})
+    return funding
 
 
 @transaction.atomic
@@ -435,10 +704,14 @@ def project_add_milestone(
     note: str = "",
 ) -> Milestone:
     project = _project(actor, project_id)
+    if not title.strip():
+        raise ValidationFailed(_("Name the milestone."))
     order = project.milestones.count() + 1
-    return Milestone.objects.create(
+    milestone = Milestone.objects.create(
         project=project, order=order, title=title.strip()[:200], due=due, done_at=done_at, note=note
     )
+    _audit(actor, project, "milestones", {"added": milestone.title, "due": str(due or "")})
+    return milestone
 
 
 @transaction.atomic
@@ -446,18 +719,36 @@ def milestone_done(*, actor: Actor, milestone_id: int, on: dt.date, note: str = 
     milestone = Milestone.objects.select_related("project").filter(pk=milestone_id).first()
     if milestone is None:
         raise NotFound()
-    _project(actor, milestone.project_id)
+    project = _project(actor, milestone.project_id)
+    old = milestone.done_at
     milestone.done_at, milestone.note = on, note.strip()[:500] or milestone.note
     milestone.save(update_fields=["done_at", "note"])
+    _audit(
+        actor,
+        project,
+        "milestones",
+        {"milestone": milestone.title, "done_at": [str(old) if old else None, str(on)]},
+    )
     return milestone
 
 
 @transaction.atomic
-def project_rate(*, project_id: int, satisfied: bool) -> Project:
-    """A resident's satisfaction with a finished project (the view verified the phone and dedupes)."""
-    project = Project.objects.filter(pk=project_id, status=ProjectStatus.DONE, is_public=True).first()
+def project_rate(*, project_id: int, satisfied: bool, phone: str) -> Project:
+    """A resident's satisfaction with a finished project: only residents of the project's place rate it
+    (the view verified the phone and dedupes by it)."""
+    project = (
+        Project.objects.select_related("node")
+        .filter(pk=project_id, status=ProjectStatus.DONE, is_public=True)
+        .first()
+    )
     if project is None:
         raise NotFound()
+    if not residents_with_phone(node=project.node, phone=phone):
+        raise Refused(
+            _("Only the residents of %(place)s can rate this project; your phone is not registered there.")
+            % {"place": project.node.name},
+            code="not_a_resident",
+        )
     field_name = "satisfied" if satisfied else "unsatisfied"
     Project.objects.filter(pk=project.pk).update(**{field_name: F(field_name) + 1})
     project.refresh_from_db()

@@ -12,10 +12,12 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import wraps
 from typing import Any, cast
 
 import segno
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -32,20 +34,25 @@ from gongzhi.accounts.scope import Actor, resolve_actor, scope_q
 from gongzhi.core import clock, personal
 from gongzhi.core.errors import ApplicationError, NotFound, ValidationFailed
 from gongzhi.core.ratelimit import RateLimited, client_ip
-from gongzhi.core.views import request_actor, staff_view
+from gongzhi.core.views import application_error_response, is_staff_actor, request_actor, staff_view
 from gongzhi.meetings.forms import (
     AgendaFormSet,
     FiguresForm,
     FundingForm,
+    FundingFormSet,
     MeetingForm,
     MilestoneDoneForm,
     MilestoneForm,
+    MilestoneFormSet,
+    MinutesCorrectionForm,
     PhotoForm,
+    ProjectForm,
     RecordForm,
     ResolutionFormSet,
 )
 from gongzhi.meetings.models import (
     PROJECT_TRANSITIONS,
+    Attendance,
     CalendarFeed,
     Invitee,
     Meeting,
@@ -58,27 +65,37 @@ from gongzhi.meetings.models import (
     ProjectStatus,
 )
 from gongzhi.meetings.selectors import (
+    calendar_meetings,
     ics_feed,
     meeting_figures,
     meeting_get,
     meeting_list,
+    organizations_for,
     project_list,
     public_projects,
+    residents_with_phone,
 )
 from gongzhi.meetings.services import (
+    MAX_OCCURRENCES,
     AgendaSpec,
+    FundingSpec,
     MeetingSpec,
+    MilestoneSpec,
     Refused,
     ResolutionSpec,
     meeting_cancel,
     meeting_create,
+    meeting_minutes_correct,
     meeting_record,
     meeting_rotate_code,
     meeting_sign_in,
     meeting_sign_in_by_staff,
     milestone_done,
+    minutes_source,
+    occurrences,
     project_add_funding,
     project_add_milestone,
+    project_create,
     project_move,
     project_rate,
 )
@@ -118,26 +135,8 @@ def _node(request: HttpRequest, actor: Actor) -> Node:
 
 
 def _organizations(node: Node) -> list[tuple[int, str]]:
-    """Organizations that may be invited or own a resolution: those serving the node or its ancestors,
-    and the owners' committees, property managers and partners serving places inside it."""
-    near = Q(nodes__path__in=node.ancestor_paths)
-    inside = subtree_q("nodes__path", node.path) & Q(
-        kind__in=[
-            OrganizationKind.OWNERS_COMMITTEE,
-            OrganizationKind.PROPERTY_MANAGER,
-            OrganizationKind.CO_BUILDING_UNIT,
-            OrganizationKind.SOCIAL_ORGANIZATION,
-            OrganizationKind.RESIDENTS_COMMITTEE,
-        ]
-    )
-    rows = (
-        Organization.objects.filter(near | inside)
-        .exclude(kind=OrganizationKind.DEPARTMENT, nodes__depth__gt=1)
-        .values_list("pk", "name", "kind")
-        .distinct()
-        .order_by("kind", "name")[:80]
-    )
-    return [(pk, name) for pk, name, _kind in rows]
+    """Organizations that may be invited or own a resolution or a project (see organizations_for)."""
+    return list(organizations_for(node).values_list("pk", "name")[:80])
 
 
 def _organization_groups(
@@ -295,35 +294,26 @@ def meeting_new(request: HttpRequest) -> HttpResponse:
         specs = _agenda_specs(actor, agenda)
         if specs is not None:
             cleaned = form.cleaned_data
+            spec = MeetingSpec(
+                node_id=node.pk,
+                kind_code=cleaned["kind"].code,
+                title=cleaned["title"],
+                starts_at=cleaned["starts_at"],
+                ends_at=cleaned["ends_at"],
+                place=cleaned["place"],
+                agenda=specs,
+                invite_roles=cleaned["invite_roles"],
+                invite_organization_ids=[int(o) for o in cleaned["organizations"]],
+                invite_person_ids=[int(p) for p in cleaned["people"]],
+                recurrence=cleaned.get("recurrence") or "",
+                until=cleaned.get("until"),
+            )
             try:
-                meetings = meeting_create(
-                    actor=actor,
-                    spec=MeetingSpec(
-                        node_id=node.pk,
-                        kind_code=cleaned["kind"].code,
-                        title=cleaned["title"],
-                        starts_at=cleaned["starts_at"],
-                        ends_at=cleaned["ends_at"],
-                        place=cleaned["place"],
-                        agenda=specs,
-                        invite_roles=cleaned["invite_roles"],
-                        invite_organization_ids=[int(o) for o in cleaned["organizations"]],
-                        invite_person_ids=[int(p) for p in cleaned["people"]],
-                        recurrence=cleaned.get("recurrence") or "",
-                        until=cleaned.get("until"),
-                    ),
-                )
+                meetings = meeting_create(actor=actor, spec=spec)
             except ValidationFailed as error:
                 _field_errors(form, error)
             else:
-                if len(meetings) > 1:
-                    messages.success(
-                        request,
-                        _("The meeting is convened, %(count)d times until %(until)s.")
-                        % {"count": len(meetings), "until": cleaned["until"]},
-                    )
-                else:
-                    messages.success(request, _("The meeting is convened; the invitees are notified."))
+                _convened_message(request, meetings, stopped_at_limit=occurrences(spec).stopped_at_limit)
                 return HttpResponseRedirect(reverse("meetings:detail", args=[meetings[0].pk]))
     return render(
         request,
@@ -338,6 +328,27 @@ def meeting_new(request: HttpRequest) -> HttpResponse:
         },
         status=422 if data else 200,
     )
+
+
+def _convened_message(request: HttpRequest, meetings: list[Meeting], *, stopped_at_limit: bool) -> None:
+    if len(meetings) == 1:
+        messages.success(request, _("The meeting is convened; the invitees are notified."))
+        return
+    last = clock.localtime(meetings[-1].starts_at).date()
+    messages.success(
+        request,
+        _("The meeting is convened, %(count)d times until %(until)s; the invitation lists every date.")
+        % {"count": len(meetings), "until": last},
+    )
+    if stopped_at_limit:
+        messages.warning(
+            request,
+            _(
+                "A series holds at most %(limit)d meetings, so this one stops on %(last)s, before the end "
+                "date you chose. Convene it again from then to go on."
+            )
+            % {"limit": MAX_OCCURRENCES, "last": last},
+        )
 
 
 @staff_view
@@ -394,9 +405,15 @@ def _meeting_context(
     *,
     record: RecordForm | None = None,
     resolutions: Any = None,
+    correction: MinutesCorrectionForm | None = None,
 ) -> dict[str, Any]:
     actor = request_actor(request)
     can_run = actor.can(Perm.RUN_MEETINGS, meeting.node.path)
+    can_correct = (
+        can_run
+        and meeting.status == MeetingStatus.HELD
+        and (actor.is_superuser or (actor.user is not None and actor.user.pk == meeting.convener_id))
+    )
     scheduled = meeting.status == MeetingStatus.SCHEDULED
     owners = _organizations(meeting.node) if can_run and scheduled else []
     url = signin_url(request, meeting)
@@ -415,6 +432,15 @@ def _meeting_context(
         "record_form": record or RecordForm(),
         "resolutions": resolutions or ResolutionFormSet(prefix="resolution", form_kwargs={"owners": owners}),
         "invitees": [_invitee_label(invitee) for invitee in meeting.invitees.all()],
+        "series": list(
+            Meeting.objects.filter(series_id=meeting.series_id).order_by("starts_at").only("pk", "starts_at")
+        )
+        if meeting.series_id
+        else [],
+        "can_correct": can_correct,
+        "correction_form": correction
+        or MinutesCorrectionForm(initial={"minutes": minutes_source(meeting.minutes)}),
+        "revisions": list(meeting.minutes_revisions.select_related("corrected_by")),
     }
 
 
@@ -512,9 +538,35 @@ def meeting_record_view(request: HttpRequest, meeting_id: int) -> HttpResponse:
 
 @staff_view
 @require_POST
+def meeting_minutes_view(request: HttpRequest, meeting_id: int) -> HttpResponse:
+    """The convener corrects the minutes; the earlier version is kept and shown below them."""
+    actor = request_actor(request)
+    meeting = meeting_get(actor=actor, meeting_id=meeting_id)
+    form = MinutesCorrectionForm(request.POST)
+    if form.is_valid():
+        try:
+            meeting_minutes_correct(
+                actor=actor,
+                meeting_id=meeting.pk,
+                minutes=form.cleaned_data["minutes"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationFailed as error:
+            _field_errors(form, error)
+        else:
+            messages.success(request, _("The minutes are corrected; the earlier version is kept below them."))
+            return HttpResponseRedirect(reverse("meetings:detail", args=[meeting.pk]) + "#minutes")
+    context = _meeting_context(request, meeting, correction=form)
+    return render(request, "meetings/detail.html", context, status=422)
+
+
+@staff_view
+@require_POST
 def meeting_cancel_view(request: HttpRequest, meeting_id: int) -> HttpResponse:
     try:
-        meeting_cancel(actor=request_actor(request), meeting_id=meeting_id)
+        meeting_cancel(
+            actor=request_actor(request), meeting_id=meeting_id, note=request.POST.get("note", "")[:500]
+        )
     except ApplicationError as error:
         if isinstance(error, NotFound):
             raise
@@ -557,10 +609,26 @@ def _new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-@staff_view
+def signed_in_view(view: Any) -> Any:
+    """Login required (any account: staff, or a resident invited to meetings); domain errors as pages."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            return view(request, *args, **kwargs)
+        except ApplicationError as error:
+            return application_error_response(request, error)
+
+    return wrapper
+
+
+@signed_in_view
 @require_http_methods(["GET", "POST"])
 def my_calendar(request: HttpRequest) -> HttpResponse:
-    """The user's private ICS address: made on the first visit; a new address revokes the old one."""
+    """The user's private ICS address: made on the first visit; a new address revokes the old one.
+    Every account has one: staff see the meetings of their area, residents the ones they are invited to."""
     user_id = cast(int, request.user.pk)
     feed = CalendarFeed.objects.filter(user_id=user_id).first()
     if feed is None:
@@ -570,12 +638,18 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
         feed.save(update_fields=["token", "created_at"])
         messages.success(request, _("Your calendar has a new address; the old one no longer works."))
         return HttpResponseRedirect(reverse("meetings:my_calendar"))
+    actor = request_actor(request)
     url = request.build_absolute_uri(reverse("meetings:calendar", args=[feed.token]))
-    return render(
-        request,
-        "meetings/my_calendar.html",
-        {"feed": feed, "url": url, "webcal": "webcal://" + url.split("://", 1)[-1]},
-    )
+    now = clock.now()
+    context = {
+        "feed": feed,
+        "url": url,
+        "webcal": "webcal://" + url.split("://", 1)[-1],
+        "upcoming": list(calendar_meetings(actor=actor, now=now).filter(ends_at__gte=now)[:10]),
+        "is_staff": is_staff_actor(actor),
+    }
+    template = "meetings/my_calendar.html" if context["is_staff"] else RESIDENT + "my_calendar.html"
+    return render(request, template, context)
 
 
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
@@ -616,8 +690,104 @@ def project_list_view(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": ProjectStatus.choices,
             "community": community,
+            "can_run": actor.can(Perm.RUN_MEETINGS, node.path),
         },
     )
+
+
+PROJECT_NODE_KINDS = (
+    NodeKind.COMMUNITY,
+    NodeKind.GRID,
+    NodeKind.MICRO_GRID,
+    NodeKind.COMPOUND,
+    NodeKind.BUILDING,
+)
+
+
+def _project_places(actor: Actor) -> list[Node]:
+    """Places where the actor may start a project (its owner organizations depend on the place)."""
+    return list(
+        Node.objects.filter(scope_q(actor, "path", Perm.RUN_MEETINGS), kind__in=PROJECT_NODE_KINDS)
+        .order_by("path")
+        .only("pk", "name", "kind", "path")[:300]
+    )
+
+
+@dataclass
+class _ProjectRows:
+    funding: list[FundingSpec]
+    funding_forms: list[Any]  # the form of each spec, for its error
+    milestones: list[MilestoneSpec]
+    milestone_forms: list[Any]
+
+
+def _project_rows(funding: Any, milestones: Any) -> _ProjectRows:
+    rows = _ProjectRows([], [], [], [])
+    for form in funding.forms:
+        data = form.cleaned_data
+        if data.get("source") or data.get("amount") is not None:
+            rows.funding.append(FundingSpec(data.get("source") or "", data.get("amount") or Decimal(0)))
+            rows.funding_forms.append(form)
+    for form in milestones.forms:
+        data = form.cleaned_data
+        if data.get("title"):
+            rows.milestones.append(MilestoneSpec(data["title"], data.get("due")))
+            rows.milestone_forms.append(form)
+    return rows
+
+
+def _project_errors(form: ProjectForm, rows: _ProjectRows, error: ValidationFailed) -> None:
+    for name, message in (error.extra.get("fields") or {}).items():
+        kind, _sep, number = name.partition("_")
+        if kind == "funding" and number.isdigit():
+            rows.funding_forms[int(number) - 1].add_error(None, str(message))
+        elif kind == "milestone" and number.isdigit():
+            rows.milestone_forms[int(number) - 1].add_error("due", str(message))
+        else:
+            form.add_error(name if name in form.fields else None, str(message))
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def project_new(request: HttpRequest) -> HttpResponse:
+    """Start a 我为群众办实事 project that did not come from a meeting."""
+    actor = request_actor(request)
+    node = _node(request, actor)
+    actor.ensure_can(Perm.RUN_MEETINGS, node.path)
+    data = request.POST if request.method == "POST" else None
+    initial = {"deadline": clock.today() + dt.timedelta(days=90), "is_public": True}
+    form = ProjectForm(data, owners=_organizations(node), initial=initial)
+    funding = FundingFormSet(data, prefix="funding")
+    milestones = MilestoneFormSet(data, prefix="milestone")
+    if data is not None and all([form.is_valid(), funding.is_valid(), milestones.is_valid()]):
+        cleaned = form.cleaned_data
+        rows = _project_rows(funding, milestones)
+        try:
+            project = project_create(
+                actor=actor,
+                node_id=node.pk,
+                title=cleaned["title"],
+                description=cleaned["description"],
+                owner_id=cleaned["owner"],
+                deadline=cleaned["deadline"],
+                budget=cleaned.get("budget") or Decimal(0),
+                funding=rows.funding,
+                milestones=rows.milestones,
+                is_public=cleaned["is_public"],
+            )
+        except ValidationFailed as error:
+            _project_errors(form, rows, error)
+        else:
+            messages.success(request, _("The project is started; follow it through its milestones here."))
+            return HttpResponseRedirect(reverse("meetings:project", args=[project.pk]))
+    context = {
+        "node": node,
+        "places": _project_places(actor),
+        "form": form,
+        "funding": funding,
+        "milestones": milestones,
+    }
+    return render(request, "meetings/project_new.html", context, status=422 if data is not None else 200)
 
 
 def _project(actor: Actor, project_id: int) -> Project:
@@ -830,16 +1000,44 @@ def resident_sign_in(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _sign_in(request: HttpRequest, meeting: Meeting, token: str, phone: str) -> HttpResponse:
+    raw = request.POST.get("person", "") if request.method == "POST" else ""
+    choosing = request.method == "POST" and request.POST.get("choosing") == "1"
     try:
-        attendance = meeting_sign_in(token=token, phone=phone)
+        attendance = meeting_sign_in(token=token, phone=phone, person_id=int(raw) if raw.isdigit() else None)
     except Refused as refused:
         if refused.code == "already_signed_in":
-            return render(request, RESIDENT + "signed.html", {"meeting": meeting, "already": True})
+            return render(request, RESIDENT + "signed.html", _signed_context(meeting, phone, already=True))
         if refused.code == "stale_code":
             return _stale(request)
+        if refused.code == "choose_person":
+            message = str(refused.message) if raw else _("Choose your name.")
+            return _choose_person(request, meeting, token, phone, error=message if raw or choosing else "")
         context = {"meeting": meeting, "token": token, "message": str(refused.message)}
         return render(request, RESIDENT + "refused.html", context, status=refused.status)
-    return render(request, RESIDENT + "signed.html", {"meeting": meeting, "attendance": attendance})
+    return render(request, RESIDENT + "signed.html", _signed_context(meeting, phone, attendance=attendance))
+
+
+def _sharing(meeting: Meeting, phone: str) -> list[dict[str, Any]]:
+    """The residents of the meeting's place registered with this phone, and whether each signed in."""
+    people = residents_with_phone(node=meeting.node, phone=phone)
+    signed = set(
+        Attendance.objects.filter(meeting=meeting, person__in=people).values_list("person_id", flat=True)
+    )
+    return [{"pk": p.pk, "name": personal.mask_name(p.name), "signed": p.pk in signed} for p in people]
+
+
+def _signed_context(
+    meeting: Meeting, phone: str, *, attendance: Attendance | None = None, already: bool = False
+) -> dict[str, Any]:
+    others = [p for p in _sharing(meeting, phone) if not p["signed"]]
+    return {"meeting": meeting, "attendance": attendance, "already": already, "others": others}
+
+
+def _choose_person(
+    request: HttpRequest, meeting: Meeting, token: str, phone: str, error: str
+) -> HttpResponse:
+    context = {"meeting": meeting, "token": token, "people": _sharing(meeting, phone), "error": error}
+    return render(request, RESIDENT + "choose.html", context, status=422 if error else 200)
 
 
 # --- The public project list of a community (/projects/<code>/) ------------------------------------
@@ -916,9 +1114,13 @@ def public_project_rate(request: HttpRequest, code: str, project_id: int) -> Htt
     phone, pending, error, status, rated = step.phone, step.pending, step.error, step.status, False
     action = step.action
     if action in ("satisfied", "unsatisfied") and phone:
-        rated = _rate_once(project, phone, satisfied=action == "satisfied")
-        if not rated:
-            error, status = _("You have already rated this project. Thank you."), 409
+        try:
+            rated = _rate_once(project, phone, satisfied=action == "satisfied")
+        except Refused as refused:
+            error, status = str(refused.message), refused.status
+        else:
+            if not rated:
+                error, status = _("You have already rated this project. Thank you."), 409
     already = (
         bool(phone)
         and ProjectRating.objects.filter(project=project, phone_hash=personal.lookup_hash(phone)).exists()
@@ -938,7 +1140,8 @@ def public_project_rate(request: HttpRequest, code: str, project_id: int) -> Htt
 
 
 def _rate_once(project: Project, phone: str, *, satisfied: bool) -> bool:
-    """Count a rating unless this phone rated the project before (the unique row decides, atomically)."""
+    """Count a rating unless this phone rated the project before (the unique row decides, atomically);
+    Refused when the phone is no resident's of the project's place (nothing is written)."""
     try:
         with transaction.atomic():
             ProjectRating.objects.create(
@@ -947,7 +1150,7 @@ def _rate_once(project: Project, phone: str, *, satisfied: bool) -> bool:
                 satisfied=satisfied,
                 rated_at=clock.now(),
             )
-            project_rate(project_id=project.pk, satisfied=satisfied)
+            project_rate(project_id=project.pk, satisfied=satisfied, phone=phone)
     except IntegrityError:
         return False
     return True

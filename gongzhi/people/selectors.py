@@ -91,3 +91,15 @@ def household_search(*, actor: Actor, query: str, node_path: str = "") -> QueryS
         .select_related("stats")
         .order_by("path")
     )
+
+
+def residents_by_phone(*, node_path: str, phone: str) -> list[Person]:
+    """The people living inside `node_path` registered with `phone`, for a resident who verified the
+    phone (no actor: the phone is the proof). Usually one; more when family members share a phone."""
+    if not phone:
+        return []
+    return list(
+        Person.objects.filter(subtree_q("home__path", node_path), phone=phone)
+        .select_related("home")
+        .order_by("pk")
+    )

@@ -13,9 +13,12 @@ from django.utils.translation import gettext as _
 
 from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor
+from gongzhi.audit.models import AuditAction
+from gongzhi.audit.services import audit_record
 from gongzhi.core import clock, personal
 from gongzhi.core.errors import ApplicationError, NotFound, ValidationFailed
 from gongzhi.people.models import Person
+from gongzhi.people.selectors import residents_by_phone
 from gongzhi.surveys.models import (
     SURVEY_TRANSITIONS,
     OptionCount,
@@ -96,6 +99,14 @@ def survey_create(
         created_by=actor.user,
         created_at=clock.now(),
     )
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        target=survey,
+        node_path=node.path,
+        field="status",
+        changes={"status": [None, SurveyStatus.DRAFT.value], "questions": len(questions)},
+    )
     for order, spec in enumerate(questions, start=1):
         SurveyQuestion.objects.create(
             survey=survey,
@@ -118,35 +129,53 @@ def _locked(actor: Actor, survey_id: int) -> Survey:
     return survey
 
 
-def _move(survey: Survey, to: SurveyStatus) -> None:
+def _audit(actor: Actor, survey: Survey, field: str, changes: dict[str, object], note: str = "") -> None:
+    """The audit row of a change (who, when, what, from → to, note), in the caller's transaction."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target=survey,
+        node_path=survey.node.path,
+        field=field,
+        reason=note,
+        changes=changes,
+    )
+
+
+def _move(actor: Actor, survey: Survey, to: SurveyStatus, note: str = "") -> None:
+    """Change the state by the table, with its audit row."""
     if to not in SURVEY_TRANSITIONS[SurveyStatus(survey.status)]:
         raise AnswerRefused(
             _("A survey that is “%(status)s” cannot become “%(to)s”.")
             % {"status": SurveyStatus(survey.status).label, "to": to.label}
         )
-    survey.status = to
+    old, survey.status = survey.status, to
     survey.save(update_fields=["status"])
+    _audit(actor, survey, "status", {"status": [old, to.value], "responses": survey.responses_count}, note)
 
 
 @transaction.atomic
 def survey_open(*, actor: Actor, survey_id: int) -> Survey:
     survey = _locked(actor, survey_id)
-    _move(survey, SurveyStatus.OPEN)
+    _move(actor, survey, SurveyStatus.OPEN)
     return survey
 
 
 @transaction.atomic
-def survey_close(*, actor: Actor, survey_id: int) -> Survey:
+def survey_close(*, actor: Actor, survey_id: int, note: str = "") -> Survey:
     survey = _locked(actor, survey_id)
-    _move(survey, SurveyStatus.CLOSED)
+    _move(actor, survey, SurveyStatus.CLOSED, (note or "").strip()[:500])
     return survey
 
 
 @transaction.atomic
 def survey_publish_results(*, actor: Actor, survey_id: int, published: bool = True) -> Survey:
     survey = _locked(actor, survey_id)
+    if survey.results_published == published:
+        return survey
     survey.results_published = published
     survey.save(update_fields=["results_published"])
+    _audit(actor, survey, "results_published", {"results_published": [not published, published]})
     return survey
 
 
@@ -182,27 +211,46 @@ def _clean_answer(question: SurveyQuestion, value: Any) -> dict[str, Any] | None
     return {"options": chosen}
 
 
-def _respondent(
-    survey: Survey, *, phone: str, household_id: int | None, actor: Actor | None
+def _respondent_by_staff(
+    survey: Survey, *, household_id: int | None, person_id: int | None
 ) -> tuple[str, Node | None]:
-    """Who answers: a resident of the survey's node, identified by a verified phone or by staff from paper."""
-    inside = subtree_q("home__path", survey.node.path)
-    if household_id is not None:
-        if actor is None:
-            raise AnswerRefused(_("Only staff enter answers for a household from paper."))
-        household = Node.objects.filter(
+    """Who answered on paper: the household staff chose, or for per-person surveys the resident they
+    chose by name or door number (residents without a phone of their own can answer too)."""
+    if survey.respondent == Respondent.PERSON:
+        person = (
+            Person.objects.filter(subtree_q("home__path", survey.node.path), pk=person_id)
+            .select_related("home")
+            .first()
+            if person_id
+            else None
+        )
+        if person is None:
+            message = _("Choose the resident who answered, among the residents of %(node)s.") % {
+                "node": survey.node.name
+            }
+            raise ValidationFailed(message, extra={"fields": {"person": message}})
+        return f"p:{person.pk}", person.home
+    household = (
+        Node.objects.filter(
             subtree_q("path", survey.node.path), pk=household_id, kind=NodeKind.HOUSEHOLD
         ).first()
-        if household is None:
-            raise NotFound()
-        if survey.respondent == Respondent.HOUSEHOLD:
-            return f"h:{household.pk}", household
-        person = Person.objects.filter(home=household, phone=phone).first() if phone else None
-        if person is None:
-            raise ValidationFailed(_("Name the resident by the phone number registered for them."))
-        return f"p:{person.pk}", household
-    person = Person.objects.filter(inside, phone=phone).select_related("home").first() if phone else None
-    if person is None:
+        if household_id
+        else None
+    )
+    if household is None:
+        message = _("Choose the household whose paper this is, among those of %(node)s.") % {
+            "node": survey.node.name
+        }
+        raise ValidationFailed(message, extra={"fields": {"household": message}})
+    return f"h:{household.pk}", household
+
+
+def _respondent_by_phone(survey: Survey, *, phone: str, person_id: int | None) -> tuple[str, Node | None]:
+    """Who answers on a phone: a resident of the survey's node registered with the verified phone.
+    When family members share the phone and it matters (each person answers, or they live in
+    different homes), `person_id` says who is answering."""
+    people = residents_by_phone(node_path=survey.node.path, phone=phone) if phone else []
+    if not people:
         raise AnswerRefused(
             _(
                 "This survey is for the registered residents of %(node)s; ask your grid worker to register your phone."
@@ -210,9 +258,22 @@ def _respondent(
             % {"node": survey.node.name},
             code="not_a_resident",
         )
-    if survey.respondent == Respondent.HOUSEHOLD:
-        return f"h:{person.home_id}", person.home
-    return f"p:{person.pk}", person.home
+    per_person = survey.respondent == Respondent.PERSON
+    if person_id is not None:
+        person = next((p for p in people if p.pk == person_id), None)
+        if person is None:
+            raise AnswerRefused(
+                _("Choose one of the residents registered with this phone."), code="choose_person"
+            )
+    elif len({p.pk if per_person else p.home_id for p in people}) > 1:
+        raise AnswerRefused(
+            _("Several residents share this phone: choose who is answering."), code="choose_person"
+        )
+    else:
+        person = people[0]
+    if per_person:
+        return f"p:{person.pk}", person.home
+    return f"h:{person.home_id}", person.home
 
 
 @transaction.atomic
@@ -221,13 +282,15 @@ def survey_answer(
     survey_id: int,
     answers: dict[int, Any],
     phone: str = "",
+    person_id: int | None = None,
     household_id: int | None = None,
     actor: Actor | None = None,
 ) -> SurveyResponse:
     """Record one respondent's answers (`answers`: question id → value) and count them at once.
 
-    On a phone, `phone` is the resident's verified number (the view verified it). From paper, staff
-    (`actor` with RUN_SURVEYS) name the household, and for per-person surveys the resident's phone.
+    On a phone, `phone` is the resident's verified number (the view verified it), and `person_id`
+    which of the residents sharing it answers. From paper, staff (`actor` with RUN_SURVEYS) name the
+    household, or for per-person surveys the resident (`person_id`).
     """
     survey = Survey.objects.select_related("node").filter(pk=survey_id).first()
     if survey is None:
@@ -237,9 +300,12 @@ def survey_answer(
     now = clock.now()
     if survey.status != SurveyStatus.OPEN or not survey.opens_at <= now < survey.closes_at:
         raise AnswerRefused(_("This survey is not open for answers."), code="survey_closed")
-    if phone:
-        phone = personal.validate_phone(phone)
-    key, household = _respondent(survey, phone=phone, household_id=household_id, actor=actor)
+    if actor is not None:
+        key, household = _respondent_by_staff(survey, household_id=household_id, person_id=person_id)
+    else:
+        if phone:
+            phone = personal.validate_phone(phone)
+        key, household = _respondent_by_phone(survey, phone=phone, person_id=person_id)
     questions = list(survey.questions.all())
     cleaned: dict[int, dict[str, Any]] = {}
     errors: dict[str, str] = {}
@@ -264,11 +330,18 @@ def survey_answer(
                 submitted_at=now,
             )
     except IntegrityError:
-        message = (
-            _("Your household has already answered this survey.")
-            if survey.respondent == Respondent.HOUSEHOLD
-            else _("You have already answered this survey.")
-        )
+        if actor is not None:
+            message = (
+                _("This household has already answered this survey.")
+                if survey.respondent == Respondent.HOUSEHOLD
+                else _("This resident has already answered this survey.")
+            )
+        else:
+            message = (
+                _("Your household has already answered this survey.")
+                if survey.respondent == Respondent.HOUSEHOLD
+                else _("You have already answered this survey.")
+            )
         raise AnswerRefused(message, code="already_answered") from None
     SurveyAnswer.objects.bulk_create(
         [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("surveys/<int:survey_id>/export.xlsx", views.survey_export, name="export"),
     path("surveys/<int:survey_id>/paper/", views.survey_paper, name="paper"),
     path("surveys/<int:survey_id>/households/", views.survey_households, name="households"),
+    path("surveys/<int:survey_id>/people/", views.survey_people, name="people"),
     path("surveys/<int:survey_id>/qr.svg", views.survey_qr, name="qr"),
     # Residents' pages: no account, a verified phone.
     path("s/<int:survey_id>/", views_resident.answer, name="answer"),

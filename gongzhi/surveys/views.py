@@ -21,9 +21,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor, scope_q
-from gongzhi.core import clock
+from gongzhi.core import clock, personal
 from gongzhi.core.errors import ApplicationError, NotFound, ValidationFailed
 from gongzhi.core.views import request_actor, staff_view
+from gongzhi.people.selectors import person_search
 from gongzhi.surveys.export import results_workbook
 from gongzhi.surveys.forms import (
     MAX_QUESTIONS,
@@ -53,6 +54,7 @@ SURVEY_NODE_KINDS = (
     NodeKind.BUILDING,
 )
 HOUSEHOLD_RESULTS = 20
+PEOPLE_RESULTS = 20
 
 
 def _can_run(actor: Actor, survey: Survey) -> bool:
@@ -321,6 +323,54 @@ def survey_households(request: HttpRequest, survey_id: int) -> HttpResponse:
     )
 
 
+def people_matching(actor: Actor, survey: Survey, query: str, chosen: str = "") -> list[dict[str, Any]]:
+    """Residents of the survey's node by name, initials, door number or phone digits (and the one
+    already chosen), each with their home and whether they have answered."""
+    query = query.strip()[:40]
+    people = (
+        list(person_search(actor=actor, query=query, node_path=survey.node.path)[:PEOPLE_RESULTS])
+        if query
+        else []
+    )
+    if chosen.isdigit() and all(str(p.pk) != chosen for p in people):
+        people[:0] = list(person_search(actor=actor, node_path=survey.node.path).filter(pk=int(chosen)))
+    parents = dict(
+        Node.objects.filter(path__in={p.home.path[: -Node.steplen] for p in people}).values_list(
+            "path", "name"
+        )
+    )
+    answered = set(
+        survey.responses.filter(respondent_key__in=[f"p:{p.pk}" for p in people]).values_list(
+            "respondent_key", flat=True
+        )
+    )
+    return [
+        {
+            "pk": p.pk,
+            "name": p.name,
+            "home": f"{parents.get(p.home.path[: -Node.steplen], '')} {p.home.name}".strip(),
+            "phone": personal.mask_phone(p.phone),
+            "answered": f"p:{p.pk}" in answered,
+        }
+        for p in people
+    ]
+
+
+@staff_view
+@require_GET
+def survey_people(request: HttpRequest, survey_id: int) -> HttpResponse:
+    """htmx: the residents matching the search, for a per-person survey's paper answers."""
+    actor = request_actor(request)
+    survey = survey_get(actor=actor, survey_id=survey_id)
+    query = request.GET.get("q", "")
+    chosen = request.GET.get("person", "")
+    return render(
+        request,
+        "surveys/_people.html",
+        {"people": people_matching(actor, survey, query, chosen), "query": query, "chosen": chosen},
+    )
+
+
 @staff_view
 @require_http_methods(["GET", "POST"])
 def survey_paper(request: HttpRequest, survey_id: int) -> HttpResponse:
@@ -330,33 +380,68 @@ def survey_paper(request: HttpRequest, survey_id: int) -> HttpResponse:
     questions = list(survey.questions.all())
     data = request.POST if request.method == "POST" else request.GET
     query = data.get("q", "")
+    per_person = survey.respondent == Respondent.PERSON
     errors: dict[str, str] = {}
     message = ""
     status = 200
     if request.method == "POST":
-        household = request.POST.get("household", "")
-        if not household.isdigit():
-            errors["household"] = _("Choose the household whose paper this is.")
+        chosen_id = request.POST.get("person" if per_person else "household", "")
+        try:
+            survey_answer(
+                survey_id=survey.pk,
+                answers=answers_from_post(questions, request.POST),
+                person_id=int(chosen_id) if per_person and chosen_id.isdigit() else None,
+                household_id=int(chosen_id) if not per_person and chosen_id.isdigit() else None,
+                actor=actor,
+            )
+        except ApplicationError as error:
+            if isinstance(error, NotFound):
+                raise
+            message = str(error.message)
+            errors.update({k: str(v) for k, v in (error.extra.get("fields") or {}).items()})
         else:
-            try:
-                survey_answer(
-                    survey_id=survey.pk,
-                    answers=answers_from_post(questions, request.POST),
-                    household_id=int(household),
-                    phone=request.POST.get("phone", "").strip(),
-                    actor=actor,
-                )
-            except ApplicationError as error:
-                if isinstance(error, NotFound):
-                    errors["household"] = _("Choose a household of %(node)s.") % {"node": survey.node.name}
-                else:
-                    message = str(error.message)
-                    errors.update({k: str(v) for k, v in (error.extra.get("fields") or {}).items()})
-            else:
-                messages.success(request, _("The paper answers are recorded."))
-                return HttpResponseRedirect(reverse("surveys:paper", args=[survey.pk]))
+            messages.success(request, _("The paper answers are recorded."))
+            return HttpResponseRedirect(reverse("surveys:paper", args=[survey.pk]))
         status = 422
-    chosen = data.get("household", "")
+    chosen = data.get("person" if per_person else "household", "")
+    context = {
+        "survey": survey,
+        "questions": question_fields(questions, request.POST if request.method == "POST" else None, errors),
+        "query": query,
+        "chosen": chosen,
+        "errors": errors,
+        "message": message,
+        "per_person": per_person,
+        "is_open": survey.status == SurveyStatus.OPEN,
+    }
+    if per_person:
+        context["people"] = people_matching(actor, survey, query, chosen)
+        context["picker"] = {
+            "legend": _("Resident who answered"),
+            "help": _(
+                "Find the resident by name or door number: residents without a phone of their own, "
+                "and family members sharing one, each answer for themselves."
+            ),
+            "label": _("Find the resident"),
+            "url": reverse("surveys:people", args=[survey.pk]),
+            "name": "person",
+            "results": "people-results",
+            "error": errors.get("person", ""),
+        }
+    else:
+        context["households"] = _households_with_chosen(survey, query, chosen)
+        context["picker"] = {
+            "legend": _("Household"),
+            "label": _("Find the household"),
+            "url": reverse("surveys:households", args=[survey.pk]),
+            "name": "household",
+            "results": "household-results",
+            "error": errors.get("household", ""),
+        }
+    return render(request, "surveys/paper.html", context, status=status)
+
+
+def _households_with_chosen(survey: Survey, query: str, chosen: str) -> list[dict[str, Any]]:
     households = households_matching(survey, query)
     if chosen.isdigit() and chosen not in {str(h["pk"]) for h in households}:
         node = Node.objects.filter(
@@ -364,25 +449,7 @@ def survey_paper(request: HttpRequest, survey_id: int) -> HttpResponse:
         ).first()
         if node is not None:
             households.insert(0, {"pk": node.pk, "label": node.name})
-    return render(
-        request,
-        "surveys/paper.html",
-        {
-            "survey": survey,
-            "questions": question_fields(
-                questions, request.POST if request.method == "POST" else None, errors
-            ),
-            "households": households,
-            "query": query,
-            "chosen": chosen,
-            "errors": errors,
-            "message": message,
-            "per_person": survey.respondent == Respondent.PERSON,
-            "is_open": survey.status == SurveyStatus.OPEN,
-            "phone": request.POST.get("phone", "") if request.method == "POST" else "",
-        },
-        status=status,
-    )
+    return households
 
 
 def question_fields(questions: list[Any], data: Any, errors: dict[str, str]) -> list[dict[str, Any]]:

@@ -12,11 +12,12 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gongzhi.core import clock
+from gongzhi.core import clock, personal
 from gongzhi.core.errors import ApplicationError, NotFound
+from gongzhi.people.selectors import residents_by_phone
 from gongzhi.phones.services import session_verified_phone
 from gongzhi.surveys.forms import answers_from_post
-from gongzhi.surveys.models import Survey, SurveyStatus
+from gongzhi.surveys.models import Respondent, Survey, SurveyStatus
 from gongzhi.surveys.selectors import survey_results
 from gongzhi.surveys.services import survey_answer
 from gongzhi.surveys.views import chart_data, question_fields
@@ -56,13 +57,32 @@ def _is_open(survey: Survey) -> bool:
     return survey.status == SurveyStatus.OPEN and survey.opens_at <= now < survey.closes_at
 
 
+def sharing_the_phone(survey: Survey, phone: str) -> list[dict[str, Any]]:
+    """The residents registered with this phone when they answer apart (per-person surveys, or homes
+    of their own), each with a masked name and whether they have answered; [] when there is no choice."""
+    people = residents_by_phone(node_path=survey.node.path, phone=phone) if phone else []
+    per_person = survey.respondent == Respondent.PERSON
+    keys = {p.pk: f"p:{p.pk}" if per_person else f"h:{p.home_id}" for p in people}
+    if len(set(keys.values())) < 2:
+        return []
+    answered = set(
+        survey.responses.filter(respondent_key__in=keys.values()).values_list("respondent_key", flat=True)
+    )
+    return [
+        {"pk": p.pk, "name": personal.mask_name(p.name), "answered": keys[p.pk] in answered} for p in people
+    ]
+
+
 def _context(request: HttpRequest, survey: Survey, **extra: Any) -> dict[str, Any]:
+    phone = session_verified_phone(request.session)
     return {
         "survey": survey,
         "is_open": _is_open(survey),
         "not_yet": survey.status == SurveyStatus.OPEN and clock.now() < survey.opens_at,
-        "phone": session_verified_phone(request.session),
+        "phone": phone,
         "box": phone_box(request, _urls(survey), error=extra.pop("phone_error", "")),
+        "who": sharing_the_phone(survey, phone),
+        "chosen_person": extra.pop("chosen_person", ""),
         **extra,
     }
 
@@ -75,9 +95,13 @@ def answer(request: HttpRequest, survey_id: int) -> HttpResponse:
     questions = list(survey.questions.all())
     phone = session_verified_phone(request.session)
     if request.method == "POST":
+        chosen = request.POST.get("person", "")
         try:
             survey_answer(
-                survey_id=survey.pk, answers=answers_from_post(questions, request.POST), phone=phone
+                survey_id=survey.pk,
+                answers=answers_from_post(questions, request.POST),
+                phone=phone,
+                person_id=int(chosen) if chosen.isdigit() else None,
             )
         except ApplicationError as error:
             if isinstance(error, NotFound):
@@ -88,7 +112,8 @@ def answer(request: HttpRequest, survey_id: int) -> HttpResponse:
                 survey,
                 questions=question_fields(questions, request.POST, fields),
                 error=str(error.message),
-                refused=not fields,
+                refused=not fields and error.code != "choose_person",
+                chosen_person=chosen,
             )
             return render(request, TEMPLATES + "answer.html", context, status=error.status)
         request.session[ANSWERED_KEY % survey.pk] = True

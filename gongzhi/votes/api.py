@@ -27,6 +27,9 @@ class VoteOut(Schema):
     compound: str
     opens: str
     closes: str
+    closed_at: str | None  # when voting actually closed (before `closes` when staff closed it early)
+    closed_early: bool
+    close_reason: str
     result: dict[str, Any]
     record_url: str | None
 
@@ -53,6 +56,9 @@ def _out(vote: Any) -> dict[str, Any]:
         "compound": vote.compound.name,
         "opens": vote.opens_at.isoformat(),
         "closes": vote.closes_at.isoformat(),
+        "closed_at": vote.closed_at.isoformat() if vote.closed_at else None,
+        "closed_early": vote.closed_early,
+        "close_reason": vote.close_reason,
         "result": vote.result,
         "record_url": f"/api/v1/votes/{vote.pk}/record" if vote.status == VoteStatus.CLOSED else None,
     }

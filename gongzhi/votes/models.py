@@ -69,7 +69,10 @@ class Vote(models.Model):
     )
     created_at = models.DateTimeField()
     opened_at = models.DateTimeField(null=True, blank=True)
+    # When voting actually closed: `closes_at` when the period ran out, earlier when staff stopped it.
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Why staff stopped voting before `closes_at` (required then, published with the result).
+    close_reason = models.TextField(_("reason for closing early"), max_length=1000, blank=True)
 
     class Meta:
         verbose_name = _("owners' vote")
@@ -87,6 +90,10 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return self.question
+
+    @property
+    def closed_early(self) -> bool:
+        return self.closed_at is not None and self.closed_at < self.closes_at
 
 
 class VotePart(models.Model):

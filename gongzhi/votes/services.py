@@ -171,7 +171,7 @@ def vote_open(*, actor: Actor, vote_id: int) -> Vote:
         target=vote,
         node_path=vote.compound.path,
         field="status",
-        changes={"status": "open", "parts": len(parts)},
+        changes={"status": [VoteStatus.DRAFT.value, VoteStatus.OPEN.value], "parts": len(parts)},
     )
     return vote
 
@@ -218,6 +218,11 @@ def ballot_cast(
     if actor is not None:
         actor.ensure_can(Perm.RUN_VOTES, vote.compound.path)
     now = clock.now()
+    if vote.status == VoteStatus.CLOSED and vote.closed_at is not None:
+        raise BallotRefused(
+            _("Voting closed on %(closed)s; no more ballots are accepted.")
+            % {"closed": clock.localtime(vote.closed_at).strftime("%Y-%m-%d %H:%M")}
+        )
     if vote.status != VoteStatus.OPEN or not vote.opens_at <= now < vote.closes_at:
         raise BallotRefused(
             _("Voting is not open: ballots are accepted from %(opens)s until %(closes)s.")
@@ -329,28 +334,53 @@ def tally_as_dict(result: Tally) -> dict[str, object]:
     }
 
 
+EARLY_CLOSE_REASON_MIN = 10
+
+
 @transaction.atomic
-def vote_close(*, actor: Actor | None, vote_id: int, force: bool = False) -> Vote:
-    """Close a vote whose period has ended (or early with `force`, staff only), tally and publish."""
+def vote_close(*, actor: Actor | None, vote_id: int, force: bool = False, reason: str = "") -> Vote:
+    """Close a vote whose period has ended, tally and publish.
+
+    Staff may stop voting early with `force`, but never silently: stopping a vote the moment its
+    tally passes would decide the matter for the owners who have not voted yet. An early close needs
+    a written reason, which the audit log keeps with the closing tally and the published record and
+    result page show to everyone beside the actual closing time.
+    """
     vote = _locked_vote(actor, vote_id)
     now = clock.now()
-    if now < vote.closes_at and not (force and actor is not None):
+    early = now < vote.closes_at
+    reason = (reason or "").strip()
+    if early and not (force and actor is not None):
         raise BallotRefused(
             _("Voting is still open until %(closes)s.")
             % {"closes": clock.localtime(vote.closes_at).strftime("%Y-%m-%d %H:%M")}
         )
+    if early and len(reason) < EARLY_CLOSE_REASON_MIN:
+        message = _(
+            "Say why voting closes before its time, in at least %(count)d characters: the reason is "
+            "published with the result."
+        ) % {"count": EARLY_CLOSE_REASON_MIN}
+        raise ValidationFailed(message, extra={"fields": {"reason": message}})
     _transition(vote, VoteStatus.CLOSED)
     result = vote_tally(vote)
     vote.result = tally_as_dict(result) | {"chain_head": vote.chain_head}
     vote.closed_at = now
-    vote.save(update_fields=["status", "result", "closed_at"])
+    vote.close_reason = reason[:1000] if early else ""
+    vote.save(update_fields=["status", "result", "closed_at", "close_reason"])
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,
         target=vote,
         node_path=vote.compound.path,
         field="status",
-        changes={"status": "closed", "passed": result.passed},
+        reason=vote.close_reason,
+        changes={
+            "status": [VoteStatus.OPEN.value, VoteStatus.CLOSED.value],
+            "passed": result.passed,
+            "closed_at": chain.timestamp(now),
+            "closes_at": chain.timestamp(vote.closes_at),
+            "closed_early": early,
+        },
     )
     return vote
 

@@ -33,7 +33,14 @@ from gongzhi.territory.models import Node, NodeKind, subtree_q
 from gongzhi.votes.forms import BallotEntryForm, VoteForm, clean_document, local_default
 from gongzhi.votes.models import Ballot, Matter, Vote, VoteOwner, VotePart, VoteStatus, threshold_for
 from gongzhi.votes.selectors import vote_get, vote_list
-from gongzhi.votes.services import ballot_cast, vote_close, vote_create, vote_open, vote_tally
+from gongzhi.votes.services import (
+    EARLY_CLOSE_REASON_MIN,
+    ballot_cast,
+    vote_close,
+    vote_create,
+    vote_open,
+    vote_tally,
+)
 from gongzhi.votes.tally import DEVELOPER, Threshold
 from gongzhi.votes.views_figures import choice_label, tally_view, threshold_label
 
@@ -243,12 +250,18 @@ def vote_close_view(request: HttpRequest, vote_id: int) -> HttpResponse:
     actor = request_actor(request)
     vote = vote_get(actor=actor, vote_id=vote_id)
     early = clock.now() < vote.closes_at
+    reason = request.POST.get("reason", "") if request.method == "POST" else ""
+    reason_error = ""
+    status = 200
     if request.method == "POST":
+        status = 422
         if early and request.POST.get("confirm") != "yes":
             messages.error(request, _("Tick the box to confirm that you close voting early."))
         else:
             try:
-                vote_close(actor=actor, vote_id=vote.pk, force=early)
+                vote_close(actor=actor, vote_id=vote.pk, force=early, reason=reason)
+            except ValidationFailed as error:
+                reason_error = str((error.extra.get("fields") or {}).get("reason") or error.message)
             except ApplicationError as error:
                 if isinstance(error, NotFound):
                     raise
@@ -256,8 +269,15 @@ def vote_close_view(request: HttpRequest, vote_id: int) -> HttpResponse:
             else:
                 messages.success(request, _("Voting is closed and the result is published."))
                 return HttpResponseRedirect(reverse("votes:detail", args=[vote.pk]))
-    context = {"vote": vote, "early": early, "tally": tally_view(vote, vote_tally(vote))}
-    return render(request, "votes/close.html", context)
+    context = {
+        "vote": vote,
+        "early": early,
+        "tally": tally_view(vote, vote_tally(vote)),
+        "reason": reason,
+        "reason_error": reason_error,
+        "reason_min": EARLY_CLOSE_REASON_MIN,
+    }
+    return render(request, "votes/close.html", context, status=status)
 
 
 # --- The live tally -------------------------------------------------------------------------------

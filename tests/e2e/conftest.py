@@ -119,6 +119,12 @@ class Site:
         for viewport in (DESKTOP, PHONE):
             self.page.set_viewport_size(viewport)
             self.page.wait_for_load_state("networkidle")
+            # Let Chromium paint the resized page before the capture: captured at once, a full-page
+            # shot below the fold sometimes lacked the last repainted bits (a button's label, a focus
+            # ring) although the page itself showed them (5 of 12 shots at 375 px; 0 of 12 with this).
+            self.page.evaluate(
+                "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+            )
             path = SCREENSHOTS / f"{name}-{viewport['width']}.png"
             self.page.screenshot(path=str(path), full_page=True)
             paths.append(path)

@@ -164,11 +164,33 @@ def test_a_four_in_one_meeting_from_three_tickets_to_a_public_project(
     stale.screenshot(path=str(site_screenshot_path("meetings-resident-stale-375")), full_page=True)
     assert Attendance.objects.filter(meeting=meeting).count() == 2
 
+    # 张秀英's husband shares her phone: he picks his own name and signs in too.
+    from gongzhi.people.models import Person
+
+    Person.objects.create(name="王建军", phone=tree.resident_a.phone, home=tree.household_a1)
+    shared = phone_page.context.browser.new_context(  # type: ignore[union-attr]
+        locale="zh-CN", viewport=PHONE, timezone_id="Asia/Shanghai", is_mobile=True, has_touch=True
+    ).new_page()
+    shared.goto(site.url(f"/m/{meeting.signin_token}/"))
+    shared.locator("input[name=phone]").fill(tree.resident_a.phone)
+    shared.locator("button[name=action][value=send]").click()
+    shared.locator("input[name=code]").fill(_code(tree.resident_a.phone))
+    shared.locator("button[name=action][value=verify]").click()
+    expect(shared.locator("input[name=person][disabled]")).to_have_count(1)  # 张秀英 signed in already
+    shared.get_by_label("王*军").check()
+    shared.screenshot(path=str(site_screenshot_path("meetings-resident-choose-375")), full_page=True)
+    site.page, staff_page = shared, site.page
+    site.assert_accessible("the resident's choice of name")
+    site.page = staff_page
+    shared.locator("button.submit").click()
+    expect(shared.locator(".done h1")).to_be_visible()
+    assert Attendance.objects.filter(meeting=meeting).count() == 3
+
     # Staff record the minutes and a resolution, which becomes a project.
     site.goto(f"/meetings/{meeting.pk}/")
-    expect(page.locator("#attendance ol li")).to_have_count(2)
+    expect(page.locator("#attendance ol li")).to_have_count(3)
     page.locator("textarea[name=minutes]").fill(
-        "<p>议定：物业<strong>两周内</strong>完成1号楼楼顶防水维修。</p>"
+        "议定事项：\n1. 物业两周内完成1号楼楼顶防水维修。\n2. 楼长和业委会监督施工。\n\n下次会议：维修完工后验收。"
     )
     page.locator("textarea[name='resolution-0-text']").fill("春都华府1号楼楼顶防水维修")
     page.locator("select[name='resolution-0-owner']").select_option(label="山东春都物业管理有限公司")
@@ -180,6 +202,21 @@ def test_a_four_in_one_meeting_from_three_tickets_to_a_public_project(
         page.locator("#record button[type=submit]").click()
     project = Project.objects.get()
     assert project.title == "春都华府1号楼楼顶防水维修"
+    expect(page.locator(".minutes p")).to_have_count(2)  # the plain text's paragraphs, lines kept
+    expect(page.locator(".minutes br")).to_have_count(2)
+
+    # The convener corrects the minutes; the earlier version stays below them.
+    page.locator("details.correct-box summary").click()
+    minutes = page.locator("details.correct-box textarea[name=minutes]")
+    minutes.fill(minutes.input_value().replace("两周内", "十日内"))
+    page.locator("details.correct-box input[name=note]").fill("工期记错：会上议定十日内完成")
+    with page.expect_navigation():
+        page.locator("details.correct-box button[type=submit]").click()
+    expect(page.locator("#minutes .minutes").first).to_contain_text("十日内")
+    expect(page.locator(".revisions li")).to_contain_text("工期记错")
+    page.locator(".revisions details summary").click()
+    site.screenshot("meetings-minutes-corrected")
+    site.assert_accessible("the corrected minutes")
     page.locator(f"a[href='/meetings/projects/{project.pk}/']").click()
     expect(page.locator("h1")).to_have_text(project.title)
     page.locator("details:has(input[name=source]) summary").click()
@@ -192,13 +229,37 @@ def test_a_four_in_one_meeting_from_three_tickets_to_a_public_project(
     site.screenshot("meetings-project")
     site.assert_accessible("the project page")
 
+    # A 我为群众办实事 project that did not come from a meeting.
+    site.goto(f"/meetings/projects/new/?node={tree.community.pk}")
+    page.locator("input[name=title]").fill("东苑小区3号楼楼道声控灯改造")
+    page.locator("select[name=owner]").select_option(label="山东春都物业管理有限公司")
+    page.locator("input[name=deadline]").fill((now + dt.timedelta(days=60)).strftime("%Y-%m-%d"))
+    page.locator("input[name=budget]").fill("12000")
+    page.locator("input[name='funding-0-source']").fill("社区基金")
+    page.locator("input[name='funding-0-amount']").fill("8000")
+    page.locator("input[name='funding-1-source']").fill("共建单位捐助")
+    page.locator("input[name='funding-1-amount']").fill("4000")
+    page.locator("input[name='milestone-0-title']").fill("征求楼内居民意见")
+    page.locator("input[name='milestone-1-title']").fill("安装完成")
+    page.locator("input[name='milestone-1-due']").fill((now + dt.timedelta(days=90)).strftime("%Y-%m-%d"))
+    with page.expect_navigation():
+        page.locator("#project-form button[type=submit]").click()
+    expect(page.locator("#project-form .field-error")).to_contain_text("不能晚于项目的完成期限")
+    site.screenshot("meetings-project-new")
+    site.assert_accessible("the new project form")
+    page.locator("input[name='milestone-1-due']").fill((now + dt.timedelta(days=50)).strftime("%Y-%m-%d"))
+    with page.expect_navigation():
+        page.locator("#project-form button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text("东苑小区3号楼楼道声控灯改造")
+    assert Project.objects.count() == 2
+
     # Anyone sees it on the community's public list, without staff names.
     public = site.context.browser.new_context(locale="zh-CN", viewport=PHONE)  # type: ignore[union-attr,arg-type]
     public_page = public.new_page()
     public_page.goto(site.url(f"/projects/{tree.community.code}/"))
-    expect(public_page.locator("article.project h2")).to_have_text(project.title)
-    expect(public_page.locator("article.project")).to_contain_text("山东春都物业管理有限公司")
-    expect(public_page.locator("article.project")).not_to_contain_text("李社区")
+    expect(public_page.locator("article.project h2").first).to_have_text(project.title)
+    expect(public_page.locator("article.project").first).to_contain_text("山东春都物业管理有限公司")
+    expect(public_page.locator("main")).not_to_contain_text("李社区")
     site.page, original = public_page, site.page
     site.screenshot("meetings-public-projects")
     site.assert_accessible("the public project list")

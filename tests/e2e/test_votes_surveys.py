@@ -122,6 +122,7 @@ def test_a_survey_answered_on_a_phone_with_live_results(site: Site) -> None:
     phone_page.locator(f"input[name=answer-{questions[1].pk}][value='2']").check()
     phone_page.locator(f"input[name=answer-{questions[2].pk}][value='4']").check()
     phone_page.locator(f"textarea[name=answer-{questions[3].pk}]").fill("希望今年冬天前完工")
+    expect(phone_page.locator("#survey-form button.submit")).to_have_text("提交我的回答")
     box = phone_page.locator("#survey-form button.submit").bounding_box()
     assert box is not None and box["height"] >= 56 and box["width"] >= 300, box
     widths = phone_page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
@@ -159,6 +160,23 @@ def test_a_survey_answered_on_a_phone_with_live_results(site: Site) -> None:
     expect(page.locator("#household-results input[name=household]")).to_have_count(1)
     site.assert_accessible("survey paper form")
     site.screenshot("survey-paper")
+
+    # A per-person survey on paper: staff find the resident by name, a phone or not.
+    Person.objects.create(name="刘桂兰", phone="", home=tree.household_a1)
+    per_person = survey_create(
+        actor=staff,
+        node_id=tree.grid_a.pk,
+        title="老年助餐需求调查",
+        respondent="person",
+        opens_at=now - dt.timedelta(hours=1),
+        closes_at=now + dt.timedelta(days=14),
+        questions=[QuestionSpec("single", "您是否需要社区助餐？", ["需要", "不需要"])],
+    )
+    survey_open(actor=staff, survey_id=per_person.pk)
+    site.goto(f"/surveys/{per_person.pk}/paper/?q=刘")
+    page.get_by_label("刘桂兰", exact=False).check()
+    site.assert_accessible("paper answers for a person")
+    site.screenshot("survey-paper-person")
 
     # Live results: charts with the figures in a table under each; a paper answer shows up by itself.
     site.goto(f"/surveys/{survey.pk}/")
@@ -370,6 +388,7 @@ def test_an_owners_vote_on_the_heating_retrofit_crosses_its_thresholds(site: Sit
 
     # Staff close early, with the confirmation; the result is published with its record.
     site.goto(f"/votes/{vote.pk}/close/")
+    page.locator("#id_reason").fill("业主大会决定：同意票已超过四分之三，提前结束表决以便赶在供暖季前招标。")
     page.locator("input[name=confirm]").check()
     site.assert_accessible("vote close")
     site.screenshot("vote-close")
@@ -378,6 +397,7 @@ def test_an_owners_vote_on_the_heating_retrofit_crosses_its_thresholds(site: Sit
     assert Vote.objects.get(pk=vote.pk).status == VoteStatus.CLOSED
     phone_site.goto(f"/v/{vote.pk}/result/")
     expect(phone_page.locator("#tally-state")).to_have_attribute("data-state", "passed")
+    expect(phone_page.locator("#closed-early")).to_contain_text("提前结束表决以便赶在供暖季前招标")
     expect(phone_page.locator(f"a[href='/api/v1/votes/{vote.pk}/record']")).to_be_visible()
     expect(phone_page.locator("pre.command")).to_contain_text("gongzhi vote-verify")
     phone_site.assert_accessible("vote result")

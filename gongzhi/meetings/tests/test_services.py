@@ -185,8 +185,9 @@ def test_scope_and_bad_input(world) -> None:
 
 def test_cancelled_meetings_leave_the_calendar_and_the_feed_is_private(world, clock) -> None:
     staff = world.actor(world.community_staff)
-    (_first,) = meeting_create(actor=staff, spec=spec(world, title="第一次议事"))
-    (second,) = meeting_create(actor=staff, spec=spec(world, title="第二次议事"))
+    invited = {"invite_roles": ["community_staff"], "invite_organization_ids": []}
+    (_first,) = meeting_create(actor=staff, spec=spec(world, title="第一次议事", **invited))
+    (second,) = meeting_create(actor=staff, spec=spec(world, title="第二次议事", **invited))
     meeting_cancel(actor=staff, meeting_id=second.pk)
     text = ics_feed(actor=staff, host="gongzhi.test", now=NOW)
     assert "第一次议事" in text and "第二次议事" not in text

@@ -465,3 +465,246 @@ def test_an_agenda_item_takes_up_a_surveys_results(world) -> None:
     assert meeting.agenda.get(order=1).survey == survey
     page = client.get(f"/meetings/{meeting.pk}/").content.decode()
     assert "集中供暖意向调查" in page and "是否赞成接入集中供暖？" in page
+
+
+# --- A project that did not come from a meeting ----------------------------------------------------
+
+
+def project_post(world, **fields) -> dict[str, object]:
+    data: dict[str, object] = {
+        "node": world.tree.community.pk,
+        "title": "老旧小区楼道照明改造",
+        "description": "东苑小区3号楼楼道换装声控灯。",
+        "owner": str(world.property_manager.pk),
+        "deadline": "2027-03-31",
+        "budget": "48000",
+        "is_public": "on",
+        "funding-TOTAL_FORMS": "3",
+        "funding-INITIAL_FORMS": "0",
+        "funding-0-source": "街道补贴",
+        "funding-0-amount": "30000",
+        "funding-1-source": "共建单位捐助",
+        "funding-1-amount": "18000",
+        "funding-2-source": "",
+        "funding-2-amount": "",
+        "milestone-TOTAL_FORMS": "3",
+        "milestone-INITIAL_FORMS": "0",
+        "milestone-0-title": "居民意见征集",
+        "milestone-0-due": "2026-12-15",
+        "milestone-1-title": "",
+        "milestone-1-due": "",
+        "milestone-2-title": "施工完成",
+        "milestone-2-due": "2027-03-20",
+    }
+    data.update(fields)
+    return data
+
+
+def test_staff_start_a_project_with_funding_and_milestones(world) -> None:
+    client = login(world.community_staff)
+    page = client.get(f"/meetings/projects/new/?node={world.tree.community.pk}")
+    assert page.status_code == 200 and "春都物业" in page.content.decode()
+    response = client.post(f"/meetings/projects/new/?node={world.tree.community.pk}", project_post(world))
+    project = Project.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/meetings/projects/{project.pk}/"
+    assert (project.node, project.owner, project.budget, project.is_public) == (
+        world.tree.community,
+        world.property_manager,
+        Decimal("48000"),
+        True,
+    )
+    assert sorted(project.funding.values_list("source", "amount")) == [
+        ("共建单位捐助", Decimal("18000.00")),
+        ("街道补贴", Decimal("30000.00")),
+    ]
+    assert list(project.milestones.values_list("order", "title")) == [(1, "居民意见征集"), (2, "施工完成")]
+    assert not hasattr(project, "resolution") or project.resolution is None
+    from gongzhi.audit.models import AuditEntry
+
+    entry = AuditEntry.objects.get(target_type="meetings.project", target_id=str(project.pk))
+    assert entry.changes["status"] == [None, "planned"] and entry.actor == world.community_staff
+    listing = client.get(f"/meetings/projects/?node={world.tree.community.pk}").content.decode()
+    assert f'href="/meetings/projects/new/?node={world.tree.community.pk}"' in listing
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"title": ""}, "Write a title of 2 to 200 characters."),
+        ({"owner": ""}, "Choose the organization responsible for the project."),
+        ({"deadline": ""}, "Set a deadline."),
+        ({"deadline": "2026-11-19"}, "The deadline cannot be in the past."),
+        ({"budget": "-1"}, "The budget cannot be negative."),
+        ({"funding-2-source": "居民自筹"}, "Name the source and a positive amount."),
+        ({"funding-2-amount": "500"}, "Name the source and a positive amount."),
+        ({"milestone-1-due": "2027-01-10"}, "Name the milestone."),
+        ({"milestone-2-due": "2027-04-30"}, "A milestone cannot be due after the project&#x27;s deadline."),
+    ],
+)
+def test_a_project_with_bad_input_is_refused_with_a_clear_message(world, fields, message) -> None:
+    client = login(world.community_staff)
+    response = client.post(
+        f"/meetings/projects/new/?node={world.tree.community.pk}", project_post(world, **fields)
+    )
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert "Please correct the marked fields." in response.content.decode()
+    assert not Project.objects.exists()
+
+
+def test_a_project_owner_must_serve_the_place(world) -> None:
+    elsewhere = Organization.objects.create(code="pm-9", name="别处物业", kind="property_manager")
+    client = login(world.community_staff)
+    response = client.post(
+        f"/meetings/projects/new/?node={world.tree.community.pk}",
+        project_post(world, owner=str(elsewhere.pk)),
+    )
+    assert response.status_code == 422 and not Project.objects.exists()
+
+
+def test_a_project_outside_the_staffs_area_is_not_found_and_nothing_is_made(world) -> None:
+    client = login(world.worker_a)  # the first grid only
+    outside = f"/meetings/projects/new/?node={world.tree.grid_b.pk}"
+    assert client.get(outside).status_code == 404
+    response = client.post(outside, project_post(world, node=world.tree.grid_b.pk))
+    assert response.status_code == 404 and not Project.objects.exists()
+    leader = login(make_user("leader", role=Role.BUILDING_LEADER, node=world.tree.building_a))
+    assert leader.get(f"/meetings/projects/new/?node={world.tree.building_a.pk}").status_code == 403
+    assert Client().get("/meetings/projects/new/").status_code == 302  # to the login page
+
+
+# --- Minutes: plain text, corrections ------------------------------------------------------------
+
+
+def test_plain_text_minutes_show_their_lines_and_the_convener_corrects_them(world) -> None:
+    meeting = convene(world)
+    client = login(world.community_staff)
+    client.post(
+        f"/meetings/{meeting.pk}/record/",
+        {
+            "minutes": "一、漏水\n物业两周内修好\n\n二、停车",
+            "resolution-TOTAL_FORMS": "0",
+            "resolution-INITIAL_FORMS": "0",
+        },
+    )
+    page = client.get(f"/meetings/{meeting.pk}/").content.decode()
+    assert "<p>一、漏水<br>\n物业两周内修好</p>\n<p>二、停车</p>" in page
+    assert "Correct the minutes" in page
+    refused = client.post(
+        f"/meetings/{meeting.pk}/minutes/", {"minutes": "一、漏水\n物业十日内修好", "note": ""}
+    )
+    assert refused.status_code == 422 and "This field is required." in refused.content.decode()
+    done = client.post(
+        f"/meetings/{meeting.pk}/minutes/",
+        {"minutes": "一、漏水\n物业十日内修好\n\n二、停车", "note": "工期记错"},
+    )
+    assert done.status_code == 302
+    page = client.get(f"/meetings/{meeting.pk}/").content.decode()
+    assert "物业十日内修好" in page and "工期记错" in page and "The minutes before this correction" in page
+    assert "物业两周内修好" in page  # the earlier version, kept
+    other = login(make_user("other", role=Role.COMMUNITY_STAFF, node=world.tree.community))
+    assert "Correct the minutes" not in other.get(f"/meetings/{meeting.pk}/").content.decode()
+    assert (
+        other.post(f"/meetings/{meeting.pk}/minutes/", {"minutes": "x y z", "note": "改一下"}).status_code
+        == 403
+    )
+    assert (
+        login(world.worker_b)
+        .post(f"/meetings/{meeting.pk}/minutes/", {"minutes": "x", "note": "xxxx"})
+        .status_code
+        == 404
+    )
+
+
+def test_cancelling_tells_the_invitees_why(world) -> None:
+    meeting = convene(world, invite_roles=["grid_worker"])
+    client = login(world.community_staff)
+    client.post(f"/meetings/{meeting.pk}/cancel/", {"note": "台风预警，改期另行通知"})
+    assert Meeting.objects.get(pk=meeting.pk).status == MeetingStatus.CANCELLED
+    told = Notification.objects.filter(event_type="meeting.cancelled")
+    assert told.count() == 2 and {n.body for n in told} == {"台风预警，改期另行通知"}
+
+
+# --- Sign-in: shared phones, other places -------------------------------------------------------
+
+
+def _verified(client: Client, meeting: Meeting, phone: str):
+    client.post(f"/m/{meeting.signin_token}/", {"action": "send", "phone": phone})
+    return client.post(f"/m/{meeting.signin_token}/", {"action": "verify", "code": last_code(phone)})
+
+
+def test_family_members_sharing_a_phone_each_sign_in_by_name(world) -> None:
+    from gongzhi.people.models import Person
+
+    meeting = convene(world)
+    spouse = Person.objects.create(
+        name="王建军", phone=world.tree.resident_a.phone, home=world.tree.household_a1
+    )
+    resident = Client(**EN)
+    choose = _verified(resident, meeting, spouse.phone)
+    page = choose.content.decode()
+    assert choose.status_code == 200 and "Who is signing in?" in page
+    assert "王*军" in page and "张*英" in page and not Attendance.objects.exists()
+    nobody = resident.post(f"/m/{meeting.signin_token}/", {"action": "sign_in", "choosing": "1"})
+    assert nobody.status_code == 422 and "Choose your name." in nobody.content.decode()
+    signed = resident.post(
+        f"/m/{meeting.signin_token}/", {"action": "sign_in", "choosing": "1", "person": spouse.pk}
+    )
+    assert (
+        "You are signed in" in signed.content.decode() and "Sign in another person" in signed.content.decode()
+    )
+    resident.post(
+        f"/m/{meeting.signin_token}/",
+        {"action": "sign_in", "choosing": "1", "person": world.tree.resident_a.pk},
+    )
+    assert set(Attendance.objects.values_list("person_id", flat=True)) == {
+        spouse.pk,
+        world.tree.resident_a.pk,
+    }
+
+
+def test_a_resident_of_another_place_is_told_to_ask_the_staff(world) -> None:
+    meeting = convene(world, node_id=world.tree.grid_a.pk)
+    refused = _verified(Client(**EN), meeting, world.tree.resident_b.phone)
+    assert refused.status_code == 409
+    assert "This meeting is for the residents of 第一网格" in refused.content.decode()
+    assert not Attendance.objects.exists()
+
+
+def test_a_resident_of_another_place_cannot_rate_a_project(world, project) -> None:
+    project.node = world.tree.grid_a
+    project.status = ProjectStatus.DONE
+    project.save()
+    resident = Client(**EN)
+    rate = f"/projects/{world.tree.community.code}/{project.pk}/rate/"
+    phone = world.tree.resident_b.phone  # lives in the second grid
+    resident.post(rate, {"action": "send", "phone": phone})
+    resident.post(rate, {"action": "verify", "code": last_code(phone)})
+    refused = resident.post(rate, {"action": "satisfied"})
+    assert (
+        refused.status_code == 409
+        and "Only the residents of 第一网格 can rate this project" in refused.content.decode()
+    )
+    project.refresh_from_db()
+    assert (project.satisfied, ProjectRating.objects.count()) == (0, 0)
+
+
+# --- Every account's calendar --------------------------------------------------------------------
+
+
+def test_a_resident_with_an_account_gets_a_calendar_of_their_invitations(world) -> None:
+    resident_user = make_user("zhang")  # no staff role
+    resident_user.person = world.tree.resident_a
+    resident_user.save()
+    convene(world, title="春都华府停车议事会", invite_person_ids=[world.tree.resident_a.pk])
+    convene(world, title="网格员例会", invite_roles=["grid_worker"])
+    client = login(resident_user)
+    assert client.get("/meetings/").status_code == 403  # still no staff pages
+    page = client.get("/meetings/calendar/")
+    text = page.content.decode()
+    assert page.status_code == 200 and "The meetings you are invited to" in text
+    assert "春都华府停车议事会" in text and "网格员例会" not in text
+    feed = CalendarFeed.objects.get(user=resident_user)
+    body = Client().get(f"/calendar/{feed.token}.ics").content.decode()
+    assert "春都华府停车议事会" in body and "网格员例会" not in body
+    assert Client().get("/meetings/calendar/").status_code == 302

@@ -109,8 +109,9 @@ def test_refusals_change_nothing(tree: SmallTree) -> None:
     with pytest.raises(ValidationFailed) as invalid:
         survey_answer(survey_id=survey.pk, phone=tree.resident_a.phone, answers={q[1]: [9]})
     assert set(invalid.value.extra["fields"]) == {f"question_{q[0]}", f"question_{q[1]}"}
-    with pytest.raises(NotFound):  # a household outside the survey's node
+    with pytest.raises(ValidationFailed) as outside:  # a household outside the survey's node
         survey_answer(survey_id=survey.pk, household_id=tree.household_b1.pk, answers={q[0]: 0}, actor=staff)
+    assert set(outside.value.extra["fields"]) == {"household"}
     with time_machine.travel(CLOSES, tick=False), pytest.raises(AnswerRefused):
         survey_answer(survey_id=survey.pk, phone=tree.resident_a.phone, answers={q[0]: 0})
     assert not SurveyResponse.objects.exists() and not OptionCount.objects.exists()

@@ -186,7 +186,7 @@ def test_staff_enter_paper_answers_and_a_household_answers_once(tree: SmallTree)
     assert response.channel == "paper" and response.household_id == tree.household_a2.pk
     counts = OptionCount.objects.count()
     twice = client.post(f"/surveys/{survey.pk}/paper/", post, **EN)
-    assert twice.status_code == 422 and "Your household has already answered this survey." in text(twice)
+    assert twice.status_code == 422 and "This household has already answered this survey." in text(twice)
     assert SurveyResponse.objects.count() == 1 and OptionCount.objects.count() == counts
     missing = client.post(f"/surveys/{survey.pk}/paper/", answer_post(survey), **EN)
     assert missing.status_code == 422 and "Choose the household" in text(missing)

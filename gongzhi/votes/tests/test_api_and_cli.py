@@ -53,6 +53,8 @@ def test_the_vote_list_is_scoped(closed_vote) -> None:
     listed = inside.get("/api/v1/votes?status=closed").json()
     assert [item["id"] for item in listed["items"]] == [vote.pk]
     assert listed["items"][0]["record_url"] == f"/api/v1/votes/{vote.pk}/record"
+    assert listed["items"][0]["closed_at"] == CLOSES.isoformat()
+    assert (listed["items"][0]["closed_early"], listed["items"][0]["close_reason"]) == (False, "")
     assert outside.get("/api/v1/votes?status=closed").json()["count"] == 0
     assert Client().get("/api/v1/votes").status_code == 401
     assert resolve_actor(world.staff).user == world.staff

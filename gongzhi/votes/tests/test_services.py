@@ -232,3 +232,57 @@ def test_the_periodic_task_closes_due_votes(world: Compound, clock) -> None:
     open_vote(world)
     clock.move_to(CLOSES)
     assert close_due_votes.call_local() == 1
+
+
+def test_an_early_close_needs_a_reason_is_audited_and_published(world: Compound, clock) -> None:
+    from gongzhi.audit.models import AuditEntry
+
+    vote = open_vote(world)
+    staff = resolve_actor(world.staff)
+    for name in ("王建国", "李淑芬", "赵志强"):
+        ballot_cast(vote_id=vote.pk, person_id=world.owners[name].pk, choice="for", method="in_person")
+    audited = AuditEntry.objects.count()
+    with pytest.raises(BallotRefused):  # the sweep (no actor) never closes early
+        vote_close(actor=None, vote_id=vote.pk, force=True, reason="a long enough reason")
+    for reason in ("", "   ", "too short"):
+        with pytest.raises(ValidationFailed) as refused:
+            vote_close(actor=staff, vote_id=vote.pk, force=True, reason=reason)
+        assert "reason" in refused.value.extra["fields"]
+    vote.refresh_from_db()
+    assert (vote.status, vote.closed_at, vote.close_reason) == (VoteStatus.OPEN, None, "")
+    assert AuditEntry.objects.count() == audited
+    clock.move_to(DURING + dt.timedelta(hours=5))
+    vote_close(
+        actor=staff, vote_id=vote.pk, force=True, reason="  业主大会决定暂停表决，修改议题后重新表决  "
+    )
+    vote.refresh_from_db()
+    closed = DURING + dt.timedelta(hours=5)
+    assert (vote.closed_at, vote.closes_at, vote.closed_early) == (closed, CLOSES, True)
+    assert vote.close_reason == "业主大会决定暂停表决，修改议题后重新表决"
+    entry = AuditEntry.objects.filter(target_id=str(vote.pk), field="status").latest("pk")
+    assert (entry.actor, entry.reason) == (world.staff, vote.close_reason)
+    assert entry.changes["status"] == ["open", "closed"] and entry.changes["closed_early"] is True
+    assert entry.changes["closed_at"] == "2026-03-03T05:00:00.000000Z"
+    record = json.loads(json.dumps(vote_record(vote)))
+    assert record["vote"]["closed_at"] == "2026-03-03T05:00:00.000000Z"
+    assert record["vote"]["closed_early"] is True and record["vote"]["closes"] == CLOSES.isoformat()
+    assert verify_record(record).ok
+    with pytest.raises(BallotRefused) as late:
+        ballot_cast(
+            vote_id=vote.pk, person_id=world.owners["王建国"].pk, choice="against", method="in_person"
+        )
+    assert "2026-03-03 13:00" in str(late.value.message)  # when it actually closed (Shanghai time)
+
+
+def test_a_vote_closed_when_its_period_ends_is_not_early(world: Compound, clock) -> None:
+    vote = open_vote(world)
+    clock.move_to(CLOSES + dt.timedelta(seconds=40))
+    votes_close_due()
+    vote.refresh_from_db()
+    assert (vote.closed_at, vote.closed_early, vote.close_reason) == (
+        CLOSES + dt.timedelta(seconds=40),
+        False,
+        "",
+    )
+    record = vote_record(vote)
+    assert record["vote"]["closed_early"] is False and verify_record(record).ok

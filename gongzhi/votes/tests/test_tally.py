@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from fractions import Fraction
 
@@ -100,7 +101,23 @@ def test_inconsistent_ballots_are_refused() -> None:
         tally(parts("50", "50", owners=["a", "a"]), ballots(FOR, AGAINST), HALF)
 
 
-def brute_force(parts_: list[Part], ballots_: list[CountedBallot], threshold: Threshold) -> tuple[bool, bool]:
+@dataclass(frozen=True)
+class Recount:
+    total_area: Fraction
+    total_headcount: int
+    participating_area: Fraction
+    participating_headcount: int
+    for_area: Fraction
+    for_headcount: int
+    against_area: Fraction
+    against_headcount: int
+    abstain_area: Fraction
+    abstain_headcount: int
+    quorum_met: bool
+    passed: bool
+
+
+def brute_force(parts_: list[Part], ballots_: list[CountedBallot], threshold: Threshold) -> Recount:
     """An independent recount with Fractions, person by person."""
     people: dict[str, list[Part]] = {}
     for part in parts_:
@@ -109,18 +126,31 @@ def brute_force(parts_: list[Part], ballots_: list[CountedBallot], threshold: Th
     area = lambda ps: sum((Fraction(p.area) for p in ps), Fraction(0))  # noqa: E731
     total_area, total_heads = area(parts_), len(people)
     voting = {k: ps for k, ps in people.items() if any(p.id in choice for p in ps)}
-    favour = {k: ps for k, ps in voting.items() if choice[ps[0].id] == FOR}
+    chose = {c: {k: ps for k, ps in voting.items() if choice[ps[0].id] == c} for c in (FOR, AGAINST, ABSTAIN)}
     part_area = sum((area(ps) for ps in voting.values()), Fraction(0))
-    for_area = sum((area(ps) for ps in favour.values()), Fraction(0))
+    by_choice = {c: sum((area(ps) for ps in chosen.values()), Fraction(0)) for c, chosen in chose.items()}
     quorum = part_area / total_area >= Fraction(2, 3) and Fraction(len(voting), total_heads) >= Fraction(2, 3)
-    if not voting:
-        return quorum, False
-    share_area, share_heads = for_area / part_area, Fraction(len(favour), len(voting))
-    if threshold == THREE_QUARTERS:
-        consent = share_area >= Fraction(3, 4) and share_heads >= Fraction(3, 4)
-    else:
-        consent = share_area > Fraction(1, 2) and share_heads > Fraction(1, 2)
-    return quorum, quorum and consent
+    consent = False
+    if voting:
+        share_area, share_heads = by_choice[FOR] / part_area, Fraction(len(chose[FOR]), len(voting))
+        if threshold == THREE_QUARTERS:
+            consent = share_area >= Fraction(3, 4) and share_heads >= Fraction(3, 4)
+        else:
+            consent = share_area > Fraction(1, 2) and share_heads > Fraction(1, 2)
+    return Recount(
+        total_area=total_area,
+        total_headcount=total_heads,
+        participating_area=part_area,
+        participating_headcount=len(voting),
+        for_area=by_choice[FOR],
+        for_headcount=len(chose[FOR]),
+        against_area=by_choice[AGAINST],
+        against_headcount=len(chose[AGAINST]),
+        abstain_area=by_choice[ABSTAIN],
+        abstain_headcount=len(chose[ABSTAIN]),
+        quorum_met=quorum,
+        passed=quorum and consent,
+    )
 
 
 @st.composite
@@ -146,7 +176,11 @@ def votes(draw):
 def test_the_tally_equals_a_brute_force_recount(vote) -> None:
     the_parts, the_ballots, threshold = vote
     result = tally(the_parts, the_ballots, threshold)
-    assert (result.quorum_met, result.passed) == brute_force(the_parts, the_ballots, threshold)
+    recount = brute_force(the_parts, the_ballots, threshold)
+    # Every figure, exactly: the areas as Fractions of the Decimals (no rounding), the heads as counts.
+    mine = {name: getattr(result, name) for name in recount.__dataclass_fields__}
+    mine = {name: Fraction(value) if name.endswith("_area") else value for name, value in mine.items()}
+    assert mine == asdict(recount)
     assert result.for_area + result.against_area + result.abstain_area == result.participating_area
     assert (
         result.for_headcount + result.against_headcount + result.abstain_headcount

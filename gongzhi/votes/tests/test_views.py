@@ -201,16 +201,39 @@ def test_opening_freezes_the_electorate_and_shows_its_counts(world: Compound) ->
     assert vote.parts.count() == 6
 
 
-def test_closing_early_needs_the_confirmation(world: Compound) -> None:
+REASON = "The owners' assembly voted to stop and ask again with a clearer question."
+
+
+def test_closing_early_needs_the_confirmation_and_a_reason(world: Compound) -> None:
     vote = open_vote(world)
     client = staff_client(world)
     page = text(client.get(f"/votes/{vote.pk}/close/", **EN))
-    assert "I confirm: close voting early" in page
-    response = client.post(f"/votes/{vote.pk}/close/", {}, follow=True, **EN)
+    assert "I confirm: close voting early" in page and "Why does voting close early?" in page
+    response = client.post(f"/votes/{vote.pk}/close/", {"reason": REASON}, follow=True, **EN)
     assert "Tick the box to confirm" in text(response)
     assert Vote.objects.get(pk=vote.pk).status == VoteStatus.OPEN
-    client.post(f"/votes/{vote.pk}/close/", {"confirm": "yes"})
-    assert Vote.objects.get(pk=vote.pk).status == VoteStatus.CLOSED
+    response = client.post(f"/votes/{vote.pk}/close/", {"confirm": "yes", "reason": " too short "}, **EN)
+    assert response.status_code == 422
+    assert "Say why voting closes before its time, in at least 10 characters" in text(response)
+    assert Vote.objects.get(pk=vote.pk).status == VoteStatus.OPEN
+    client.post(f"/votes/{vote.pk}/close/", {"confirm": "yes", "reason": REASON})
+    vote = Vote.objects.get(pk=vote.pk)
+    assert vote.status == VoteStatus.CLOSED and vote.closed_early
+    assert (vote.closed_at, vote.closes_at, vote.close_reason) == (DURING, CLOSES, REASON)
+    detail = text(client.get(f"/votes/{vote.pk}/", **EN))
+    assert "closed early" in detail and "ask again with a clearer question" in detail
+
+
+def test_the_result_page_shows_when_and_why_voting_closed_early(world: Compound) -> None:
+    vote = open_vote(world)
+    staff_client(world).post(f"/votes/{vote.pk}/close/", {"confirm": "yes", "reason": REASON})
+    page = text(Client().get(f"/v/{vote.pk}/result/", **EN))
+    assert 'id="closed-at">2026-03-03 08:00<' in page  # DURING in Shanghai time
+    assert "Staff closed voting early, on 2026-03-03 08:00 instead of 2026-03-16 08:00." in page
+    assert "ask again with a clearer question" in page
+    record = Client().get(f"/api/v1/votes/{vote.pk}/record").json()["vote"]
+    assert record["closed_at"] == "2026-03-03T00:00:00.000000Z" and record["closed_early"] is True
+    assert record["closes"] == CLOSES.isoformat() and record["close_reason"] == REASON
 
 
 # --- Staff: paper, proxy and the developer's ballots ----------------------------------------------
@@ -427,7 +450,7 @@ def test_the_published_result_links_the_record_and_explains_the_check(world: Com
     assert "Voting is still open" in text(Client().get(f"/v/{vote.pk}/result/", **EN))
     for name in ("王建国", "李淑芬", "赵志强", "钱学森"):
         ballot_cast(vote_id=vote.pk, person_id=world.owners[name].pk, choice="for", method="in_person")
-    staff_client(world).post(f"/votes/{vote.pk}/close/", {"confirm": "yes"})
+    staff_client(world).post(f"/votes/{vote.pk}/close/", {"confirm": "yes", "reason": REASON})
     assert Client().get(f"/v/{vote.pk}/").status_code == 302
     page = text(Client().get(f"/v/{vote.pk}/result/", **EN))
     assert 'data-state="passed"' in page
