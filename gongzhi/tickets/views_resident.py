@@ -529,8 +529,8 @@ def _who(event: TicketEvent, level: int) -> str:
     """A role title, never a staff member's name."""
     if event.actor_label == "resident":
         return _("You")
-    if event.actor_id is None and event.action in (EventAction.REPORTED_IN, EventAction.DEPARTMENT_ACTED):
-        return event.actor_label  # a department's name, not a person's
+    if event.action in (EventAction.REPORTED_IN, EventAction.DEPARTMENT_ACTED) and event.actor_label:
+        return event.actor_label  # the department's name, never its handler's
     if event.actor_id is None:
         return _("The system")
     return _WHO.get(Level(level), _WHO[Level.GRID])()

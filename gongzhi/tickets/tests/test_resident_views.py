@@ -599,6 +599,7 @@ def test_departments_are_named_but_their_staff_are_not(client: Client, world: Wo
     page = client.get(f"/t/{ticket.follow_token}/").content.decode()
 
     assert "城管局" in page
+    assert "城管局 came to help." in page  # the department reported in, under its own name
     assert "Jianguo" not in page and "handler" not in page
 
 
