@@ -65,8 +65,8 @@ def discovery(request: HttpRequest) -> dict[str, Any]:
         "changeset": changeset,
         "contact": _("Ask the administrators of this Gongzhi platform for help."),
         "key_service": _(
-            "API keys are issued by the platform's administrators, in the back office or with "
-            "the command `gongzhi open311-key NAME`."
+            "API keys are issued to an organization by the platform's administrators, in the back "
+            "office or with the command `gongzhi open311-key NAME --organization CODE`."
         ),
         "endpoints": [
             {
