@@ -94,12 +94,13 @@ class Category(TimeStampedModel):
 
 
 class QuestionType(models.TextChoices):
-    """Open311 attribute datatypes."""
+    """Open311 attribute datatypes, and a date (Open311 has none: it is offered there as a string)."""
 
     STRING = "string", _("Short text")
     TEXT = "text", _("Long text")
     NUMBER = "number", _("Number")
-    DATETIME = "datetime", _("Date and time")
+    DATE = "date", _("Date")  # a calendar day, "2026-11-20": no time, no time zone
+    DATETIME = "datetime", _("Date and time")  # a moment, kept with its offset: "2026-11-20T08:30:00+08:00"
     SINGLE = "singlevaluelist", _("Single choice")
     MULTIPLE = "multivaluelist", _("Multiple choice")
 

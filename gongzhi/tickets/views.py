@@ -24,6 +24,7 @@ from django.db.models import Case, IntegerField, Q, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -213,16 +214,25 @@ def can_whistle(actor: Actor, ticket: Ticket) -> bool:
     return ticket.state in AWAITING_RESOLUTION and actor.can(Perm.WHISTLE, ticket.owner_node.path)
 
 
+def _answer_text(question: Any, value: Any) -> str:
+    """An answer as staff read it: choices by their names, a moment in local time ("2026-11-20 08:30")."""
+    if question.datatype == "datetime" and isinstance(value, str):
+        moment = parse_datetime(value)
+        if moment is not None:
+            return (
+                f"{clock.localtime(moment):%Y-%m-%d %H:%M}" if moment.tzinfo else f"{moment:%Y-%m-%d %H:%M}"
+            )
+    names = {str(c.get("key")): str(c.get("name")) for c in question.choices}
+    values = value if isinstance(value, list) else [value]
+    return "、".join(names.get(str(v), str(v)) for v in values)
+
+
 def _answers(ticket: Ticket) -> list[tuple[str, str]]:
-    shown = []
-    for question in ticket.category.questions.all():
-        if question.code not in ticket.answers:
-            continue
-        value = ticket.answers[question.code]
-        names = {str(c.get("key")): str(c.get("name")) for c in question.choices}
-        values = value if isinstance(value, list) else [value]
-        shown.append((question.prompt, "、".join(names.get(str(v), str(v)) for v in values)))
-    return shown
+    return [
+        (question.prompt, _answer_text(question, ticket.answers[question.code]))
+        for question in ticket.category.questions.all()
+        if question.code in ticket.answers
+    ]
 
 
 def _summonses(actor: Actor, whistles: list[Whistle]) -> None:
