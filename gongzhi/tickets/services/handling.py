@@ -40,7 +40,7 @@ from gongzhi.tickets.routing import (
     handlers_of,
     owner_for_level,
 )
-from gongzhi.tickets.services.notices import notify_resident, notify_staff
+from gongzhi.tickets.services.notices import notify_resident, notify_staff, public_text
 from gongzhi.tickets.workflow import AWAITING_RESOLUTION, Level, TicketAction, TicketState, next_state
 
 
@@ -313,8 +313,9 @@ def _reopen(
         ticket,
         event,
         users=handlers_of(ticket.owner_node, LEVEL_HANDLERS[ticket.level]),
+        # The subject also travels in the webhooks' documents: the resident's words, masked.
         subject=_("Ticket %(number)s reopened: %(reason)s")
-        % {"number": ticket.number, "reason": reason[:80]},
+        % {"number": ticket.number, "reason": public_text(ticket, reason)[:80]},
     )
     return event
 

@@ -238,6 +238,7 @@ _ESCALATION_FIELDS = (
     "version",
     "number",
     "description",
+    "reporter_name",  # masked in the webhooks' description
     "state",
     "level",
     "reminders",
