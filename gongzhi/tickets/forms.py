@@ -143,6 +143,7 @@ class ConfirmForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("Say what was done.")},
     )
+    photos = PhotosField(label=_("Photos of the result (up to 3)"), required=False)
 
 
 class SummonsActionForm(forms.Form):
@@ -152,6 +153,7 @@ class SummonsActionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("Say what your department did.")},
     )
+    photos = PhotosField(label=_("Photos of the work (up to 3)"), required=False)
 
 
 class IntakeForm(forms.Form):

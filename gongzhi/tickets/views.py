@@ -8,9 +8,8 @@ the fresh ticket and a clear message, never a 500.
 
 from __future__ import annotations
 
-import importlib
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -38,6 +37,7 @@ from gongzhi.people.views import attach_addresses
 from gongzhi.territory.models import Node, NodeKind, Organization, OrganizationKind, subtree_q
 from gongzhi.territory.selectors import node_get
 from gongzhi.tickets import forms as ticket_forms
+from gongzhi.tickets.images import clean_photo
 from gongzhi.tickets.models import Category, Rating, Summons, Ticket, TicketEvent, TicketPhoto, Whistle
 from gongzhi.tickets.routing import ADDRESS_KINDS
 from gongzhi.tickets.selectors import (
@@ -50,6 +50,7 @@ from gongzhi.tickets.selectors import (
 )
 from gongzhi.tickets.services import handling
 from gongzhi.tickets.services.intake import TicketInput, ticket_submit
+from gongzhi.tickets.similar import similar_open_tickets
 from gongzhi.tickets.workflow import (
     AWAITING_RESOLUTION,
     AWAITING_RESPONSE,
@@ -57,40 +58,24 @@ from gongzhi.tickets.workflow import (
     TicketAction,
 )
 
-# --- Optional collaborators (written by other work; the pages degrade without them) -------------
-
-
-def _optional(module: str, name: str) -> Callable[..., Any] | None:
-    try:
-        return getattr(importlib.import_module(module), name, None)  # type: ignore[no-any-return]
-    except ImportError:
-        return None
-
 
 def similar_tickets(**kwargs: Any) -> list[Ticket]:
-    """Similar open tickets (gongzhi.tickets.similar), or none when that module is not there."""
-    finder = _optional("gongzhi.tickets.similar", "similar_open_tickets")
-    if finder is None:
-        return []
+    """Similar open tickets, each with the reasons it was found (`similar_reasons`)."""
     found = []
-    for item in finder(**kwargs) or []:
-        candidate = item[0] if isinstance(item, tuple) else getattr(item, "ticket", item)
-        if isinstance(candidate, Ticket):
-            candidate.similar_reasons = list(getattr(item, "reasons", []))  # type: ignore[attr-defined]
-            found.append(candidate)
+    for item in similar_open_tickets(**kwargs):
+        item.ticket.similar_reasons = list(item.reasons)  # type: ignore[attr-defined]
+        found.append(item.ticket)
     return found
 
 
 def clean_photos(files: Iterable[Any]) -> list[Any]:
     """Photos checked by content, resized and stripped of metadata (gongzhi.tickets.images)."""
-    cleaner = _optional("gongzhi.tickets.images", "clean_photo")
-    files = list(files)
-    if files and cleaner is None:
-        raise ValidationFailed(
-            _("Photos cannot be accepted yet."),
-            extra={"fields": {"photos": _("Photos cannot be accepted yet.")}},
-        )
-    return [cleaner(f) for f in files] if cleaner else []
+    return [clean_photo(f) for f in files]
+
+
+def _message_of(error: ValidationFailed, field: str) -> str:
+    """A refusal in one sentence: the field's own message (a photo's, say) or the general one."""
+    return str((error.extra.get("fields") or {}).get(field) or error.message)
 
 
 # --- Shared helpers -------------------------------------------------------------------------------
@@ -453,18 +438,23 @@ def whistle_confirm_view(request: HttpRequest, number: str, whistle_id: int) -> 
     whistle = Whistle.objects.filter(pk=whistle_id, ticket=ticket).first()
     if whistle is None:
         raise NotFound()
-    form = ticket_forms.ConfirmForm(request.POST)
+    form = ticket_forms.ConfirmForm(request.POST, request.FILES)
     error = ""
     if form.is_valid():
         try:
-            handling.whistle_confirm(actor=actor, whistle_id=whistle.pk, note=form.cleaned_data["note"])
+            handling.whistle_confirm(
+                actor=actor,
+                whistle_id=whistle.pk,
+                note=form.cleaned_data["note"],
+                photos=clean_photos(form.cleaned_data["photos"]),
+            )
         except (IllegalTransition, handling.Conflict) as failure:
             context = _detail_context(
                 request, ticket_get(actor=actor, number=number), error=_refusal(failure)
             )
             return _render_detail(request, context, status=409)
         except ValidationFailed as failure:
-            error = str(failure.message)
+            error = _message_of(failure, "photos")
         else:
             message = _("Confirmed; the ticket is resolved.")
             if not _is_htmx(request):
@@ -527,15 +517,20 @@ def summons_report_in_view(request: HttpRequest, summons_id: int) -> HttpRespons
 @require_POST
 def summons_act_view(request: HttpRequest, summons_id: int) -> HttpResponse:
     actor = request_actor(request)
-    form = ticket_forms.SummonsActionForm(request.POST)
+    form = ticket_forms.SummonsActionForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _summons_refused(request, summons_id, " ".join(str(m) for m in form.errors.get("note", [])))
+        return _summons_refused(
+            request, summons_id, " ".join(str(m) for ms in form.errors.values() for m in ms)
+        )
     try:
         summons = handling.summons_record_action(
-            actor=actor, summons_id=summons_id, note=form.cleaned_data["note"]
+            actor=actor,
+            summons_id=summons_id,
+            note=form.cleaned_data["note"],
+            photos=clean_photos(form.cleaned_data["photos"]),
         )
     except ValidationFailed as failure:
-        return _summons_refused(request, summons_id, str(failure.message))
+        return _summons_refused(request, summons_id, _message_of(failure, "photos"))
     messages.success(request, _("Recorded. The summoning level will confirm the work."))
     return HttpResponseRedirect(_back(request, summons))
 

@@ -51,6 +51,7 @@ from gongzhi.tickets.models import (
 )
 from gongzhi.tickets.services.handling import ticket_for_token, ticket_rate
 from gongzhi.tickets.services.intake import TicketInput, ticket_submit
+from gongzhi.tickets.suggest import suggest_categories
 from gongzhi.tickets.workflow import Level, TicketState
 
 View = Callable[..., HttpResponseBase]
@@ -128,13 +129,9 @@ def _categories(kind: str) -> list[Category]:
 
 
 def suggestions_for(text: str, kind: str) -> list[Category]:
-    """Suggested categories for a description; none when the suggester is missing or fails."""
+    """Suggested categories for a description; none when the suggester fails."""
     text = (text or "").strip()
     if len(text) < 2:
-        return []
-    try:
-        from gongzhi.tickets.suggest import suggest_categories
-    except ImportError:
         return []
     try:
         return list(suggest_categories(text, kind))[:3]

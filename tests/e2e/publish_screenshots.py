@@ -23,7 +23,7 @@ PICKS = {
     "resident-doorplate-375": "resident-doorplate-375",
     "resident-ticket-submitted-375": "resident-submitted-375",
     "journey-8-rating-375": "resident-ticket-375",
-    "journey-15-confirmed-1280": "ticket-detail-1280",
+    "journey-16-confirmed-1280": "ticket-detail-1280",
 }
 
 

@@ -118,6 +118,8 @@ def _switch_user(site: Site, username: str) -> None:
 
 
 def _image_loaded(site: Site, src: str) -> None:
+    """The photo whose address ends with `src` is on the page and has loaded (lazy ones: scrolled to)."""
+    site.page.locator(f"img[src$='{src}']").first.scroll_into_view_if_needed()
     site.page.wait_for_function(
         "src => [...document.images].some(i => i.src.endsWith(src) && i.complete && i.naturalWidth > 0)",
         arg=src,
@@ -267,19 +269,26 @@ def test_the_acceptance_story_from_doorplate_to_confirmed_whistle(
     expect(page.locator(".messages")).to_contain_text("已报到")
     act = page.locator("article.whistle", has_text=ticket.number).locator("form[action$='/act/']")
     act.locator("textarea[name=note]").fill("已到场清理纸箱和旧家具，张贴提示")
+    act.locator("input[type=file]").set_input_files(files=[photo_upload("城管清理.jpg", (120, 170, 110))])  # type: ignore[list-item]
+    expect(act.locator(".photo-count")).to_contain_text("1")
+    site.screenshot("journey-13-act-form")
     act.locator("button[type=submit]").click()
     expect(page.locator("main")).to_contain_text("已到场清理纸箱")
     summons.refresh_from_db()
     assert summons.reported_at is not None and summons.acted_at is not None
     assert summons.reported_by == world["handler"]
-    site.screenshot("journey-13-department-acted")
+    department_photo = ticket.photos.get(event__action=EventAction.DEPARTMENT_ACTED)
+    _look(site, "journey-14-department-acted", phone=False)
 
     # --- 6. The community confirms: resolved -----------------------------------------------------------
     _switch_user(site, world["staff"].username)
     site.goto(f"/tickets/{ticket.number}/")
     confirm = page.locator(f"form[action$='/whistles/{summons.whistle_id}/confirm/']")
+    _image_loaded(site, f"/photos/{department_photo.pk}/")  # the department's photo, on the ticket
     confirm.locator("textarea").fill("现场已复核，楼道畅通")
-    site.screenshot("journey-14-confirm-form")
+    confirm.locator("input[type=file]").set_input_files(files=[photo_upload("复核.jpg", (200, 170, 90))])  # type: ignore[list-item]
+    expect(confirm.locator(".photo-count")).to_contain_text("1")
+    site.screenshot("journey-15-confirm-form")
     confirm.locator("button[type=submit]").click()
     expect(page.locator(".ticket-summary .state-resolved")).to_be_visible()
     ticket.refresh_from_db()
@@ -291,18 +300,22 @@ def test_the_acceptance_story_from_doorplate_to_confirmed_whistle(
     assert list(ticket.events.filter(action__in=[EventAction.CONFIRMED]).values_list("note", flat=True)) == [
         "现场已复核，楼道畅通"
     ]
+    confirm_photo = ticket.photos.get(event__action=EventAction.RESOLVED, event__note="现场已复核，楼道畅通")
     expect(page.locator(".ticket-timeline")).to_contain_text("城管局")
-    _look(site, "journey-15-confirmed", phone=False)
+    _image_loaded(site, f"/photos/{confirm_photo.pk}/")
+    _look(site, "journey-16-confirmed", phone=False)
 
     # --- 7. The resident sees the new outcome, with the department's part -----------------------------
     resident.goto(follow_path)
     expect(phone.locator(".outcome")).to_contain_text("现场已复核，楼道畅通")
+    _image_loaded(resident, f"/t/{ticket.follow_token}/photos/{confirm_photo.pk}/")  # the outcome's photo
+    _image_loaded(resident, f"/t/{ticket.follow_token}/photos/{department_photo.pk}/")  # in the timeline
     # The department acted under its own name, not the community's and not its handler's.
     expect(phone.locator(".timeline")).to_contain_text("城管局已到场报到")
     expect(phone.locator(".timeline")).to_contain_text("城管局已完成处理")
     assert "赵城管" not in phone.content()
     expect(phone.locator("#rate form")).to_be_visible()  # she may rate again
-    _look(resident, "journey-16-resolved-again")
+    _look(resident, "journey-17-resolved-again")
 
 
 def test_the_community_map_a_colleagues_click_and_the_staff_intake(site: Site, settings: Any) -> None:

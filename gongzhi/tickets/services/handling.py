@@ -516,9 +516,11 @@ def whistle_confirm(*, actor: Actor, whistle_id: int, note: str, photos: Sequenc
     now = clock.now()
     whistle.confirmed_at, whistle.confirmed_by = now, actor.user
     whistle.save(update_fields=["confirmed_at", "confirmed_by"])
-    _event(ticket, actor, EventAction.CONFIRMED, at=now, note=note, data={"whistle": whistle.pk})
-    if not ticket.whistles.filter(confirmed_at__isnull=True).exists():
-        _resolve(ticket, actor, note, photos, now)
+    confirmed = _event(ticket, actor, EventAction.CONFIRMED, at=now, note=note, data={"whistle": whistle.pk})
+    if ticket.whistles.filter(confirmed_at__isnull=True).exists():
+        _attach(ticket, confirmed, photos, now)  # another whistle still waits: the photos stay with this step
+    else:
+        _resolve(ticket, actor, note, photos, now)  # the photos are the outcome the resident rates
     return ticket
 
 
