@@ -397,8 +397,11 @@ def ticket_whistle(*, actor: Actor, ticket_id: int, department_ids: Sequence[int
         created_by=actor.user,
         created_at=now,
     )
-    due = now + dt.timedelta(minutes=settings.TICKET_REPORT_IN_MINUTES)
-    Summons.objects.bulk_create([Summons(whistle=whistle, department=d, due_at=due) for d in departments])
+    category = ticket.category
+    due = add_duration(now, category.report_in_period(), category.counting)
+    Summons.objects.bulk_create(
+        [Summons(whistle=whistle, department=d, due_at=due, remind_at=due) for d in departments]
+    )
     names = "、".join(d.name for d in departments)
     event = _event(
         ticket,
@@ -432,6 +435,19 @@ def _lock_summons(actor: Actor, summons_id: int) -> Summons:
     return summons
 
 
+def _report_in_data(summons: Summons, now: dt.datetime) -> dict[str, Any]:
+    """The report-in as the roll-ups read it: `late` (the department reported after its deadline;
+    the insight issue counts it), by how many minutes (calendar time), and the reminders (催办) it got."""
+    late_by = max(0, int((now - summons.due_at).total_seconds() // 60))
+    return {
+        "summons": summons.pk,
+        "department": summons.department_id,
+        "late": now > summons.due_at,
+        "late_minutes": late_by,
+        "reminders": summons.reminders,
+    }
+
+
 @transaction.atomic
 def summons_report_in(*, actor: Actor, summons_id: int, note: str = "") -> Summons:
     """报到: a department handler acknowledges the summons."""
@@ -439,8 +455,8 @@ def summons_report_in(*, actor: Actor, summons_id: int, note: str = "") -> Summo
     if summons.reported_at is not None:
         raise ValidationFailed(_("Your department has already reported in."))
     now = clock.now()
-    summons.reported_at, summons.reported_by = now, actor.user
-    summons.save(update_fields=["reported_at", "reported_by"])
+    summons.reported_at, summons.reported_by, summons.remind_at = now, actor.user, None
+    summons.save(update_fields=["reported_at", "reported_by", "remind_at"])
     ticket = summons.whistle.ticket
     event = _event(
         ticket,
@@ -449,7 +465,7 @@ def summons_report_in(*, actor: Actor, summons_id: int, note: str = "") -> Summo
         at=now,
         label=summons.department.name,
         note=note.strip(),
-        data={"summons": summons.pk, "department": summons.department_id, "late": now > summons.due_at},
+        data=_report_in_data(summons, now),
     )
     notify_staff(
         ticket,

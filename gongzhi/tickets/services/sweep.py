@@ -1,5 +1,8 @@
 """The periodic sweep: escalate overdue tickets, remind late departments, close unrated tickets.
 
+A department that has not reported in by its deadline is reminded then, and again every report-in
+period (its category's) until it reports in; each reminder is counted on the summons and the ticket.
+
 Idempotent by construction: each overdue ticket is changed with compare-and-set on its version
 and its deadline moves forward in the same write, so two sweeps at once, or one after the worker
 was down for a day, escalate a ticket once, not once per missed period.
@@ -126,7 +129,12 @@ class _Pass:
         return self._departments[department_id]
 
     def deadline(self, category: Category, overdue: str) -> dt.datetime:
-        minutes = category.response_minutes if overdue == "response" else category.resolution_minutes
+        """The next deadline from now for `overdue` ("response", "resolution" or "report_in")."""
+        minutes = {
+            "response": category.response_minutes,
+            "resolution": category.resolution_minutes,
+            "report_in": category.report_in_period(),
+        }[overdue]
         key = (minutes, category.counting)
         if key not in self._deadlines:
             self._deadlines[key] = add_duration(self.now, minutes, category.counting)
@@ -361,21 +369,34 @@ def _close_unrated_chunk(versions: dict[int, int], now: dt.datetime) -> int:
 
 
 def _remind_departments_chunk(summons_ids: list[int], run: _Pass) -> int:
-    """Remind each listed department that has not reported in yet, once; count it on the ticket."""
+    """Remind each listed department that has still not reported in and whose reminder is due (催办):
+    count it on the summons and on the ticket, and schedule the next one a report-in period later
+    (the category's, counted as its deadlines are), until the department reports in."""
     now = run.now
-    still_late = {"reported_at__isnull": True, "reminded_at__isnull": True}
+    still_due = {"reported_at__isnull": True, "remind_at__lte": now}
     with transaction.atomic():
         summonses = list(
             Summons.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related(
                 "whistle__ticket__category", "whistle__ticket__node", "whistle__node", "department"
             )
-            .filter(pk__in=summons_ids, **still_late)
+            .filter(pk__in=summons_ids, **still_due)
             .order_by("pk")
         )
         if not summonses:
             return 0
-        Summons.objects.filter(pk__in=[s.pk for s in summonses], **still_late).update(reminded_at=now)
+        # One UPDATE per next-reminder time (a few: one per category policy in the chunk).
+        by_next: dict[dt.datetime, list[Summons]] = defaultdict(list)
+        for summons in summonses:
+            by_next[run.deadline(summons.whistle.ticket.category, "report_in")].append(summons)
+        for next_at, members in by_next.items():
+            changed = Summons.objects.filter(pk__in=[s.pk for s in members], **still_due).update(
+                reminders=F("reminders") + 1, reminded_at=now, remind_at=next_at
+            )
+            if changed != len(members):  # we hold their locks: something is wrong, write nothing
+                raise _LostRace(f"{changed} of {len(members)} summonses changed")
+            for summons in members:
+                summons.reminders += 1
         # A ticket summoning several late departments counts one reminder for each.
         per_ticket = Counter(s.whistle.ticket_id for s in summonses)
         by_count: dict[int, list[int]] = defaultdict(list)
@@ -391,7 +412,12 @@ def _remind_departments_chunk(summons_ids: list[int], run: _Pass) -> int:
                     actor_label="system",
                     action=EventAction.REMINDED,
                     is_public=False,
-                    data={"summons": s.pk, "department": s.department_id},
+                    data={
+                        "summons": s.pk,
+                        "department": s.department_id,
+                        "overdue": "report_in",
+                        "reminders": s.reminders,
+                    },
                 )
                 for s in summonses
             ]
@@ -404,8 +430,8 @@ def _remind_departments_chunk(summons_ids: list[int], run: _Pass) -> int:
                     event,
                     run.department_handlers(s.department_id)
                     + run.handlers(s.whistle.node, LEVEL_HANDLERS[s.whistle.level]),
-                    _("%(department)s has not reported in on ticket %(number)s")
-                    % {"department": s.department.name, "number": s.whistle.ticket.number},
+                    _("%(department)s has not reported in on ticket %(number)s (reminder %(n)d)")
+                    % {"department": s.department.name, "number": s.whistle.ticket.number, "n": s.reminders},
                     organization_ids=[s.department_id],
                 )
                 for s, event in zip(summonses, events, strict=True)
@@ -458,10 +484,13 @@ def tickets_sweep(*, now: dt.datetime | None = None, batch: int = 1000) -> Sweep
     for versions in _chunks(unrated):
         result.closed += _close_unrated_chunk(versions, now)
     late = list(
-        Summons.objects.filter(reported_at__isnull=True, reminded_at__isnull=True, due_at__lte=now)
-        .order_by("due_at")
+        Summons.objects.filter(reported_at__isnull=True, remind_at__lte=now)
+        .order_by("remind_at")
         .values_list("pk", flat=True)[:batch]
     )
     for start in range(0, len(late), CHUNK):
-        result.departments_reminded += _remind_departments_chunk(late[start : start + CHUNK], run)
+        try:
+            result.departments_reminded += _remind_departments_chunk(late[start : start + CHUNK], run)
+        except _LostRace as error:
+            logger.warning("tickets sweep: a chunk lost a race and was rolled back (%s)", error)
     return result

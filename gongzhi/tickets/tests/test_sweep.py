@@ -115,19 +115,6 @@ def test_unrated_tickets_close_when_the_rating_window_ends(world: World, clock) 
     assert ticket.events.get(action=EventAction.CLOSED).data == {"unrated": True}
 
 
-def test_a_department_that_does_not_report_in_is_reminded_once(world: World, clock) -> None:
-    ticket = submit(world.tree)
-    staff = world.actor(world.community_staff)
-    handling.ticket_accept(actor=staff, ticket_id=ticket.pk)
-    handling.ticket_whistle(
-        actor=staff, ticket_id=ticket.pk, department_ids=[world.department.pk], note="请到场"
-    )
-    clock.shift(dt.timedelta(minutes=121))
-    assert tickets_sweep().departments_reminded == 1
-    assert tickets_sweep().departments_reminded == 0
-    assert Ticket.objects.get(pk=ticket.pk).events.filter(action=EventAction.REMINDED).count() == 1
-
-
 def test_many_overdue_tickets_each_escalate_once(world: World, clock) -> None:
     tickets = [submit(world.tree, submit_key=f"k{i}") for i in range(25)]
     clock.shift(dt.timedelta(hours=1))
