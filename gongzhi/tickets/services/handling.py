@@ -40,7 +40,7 @@ from gongzhi.tickets.routing import (
     handlers_of,
     owner_for_level,
 )
-from gongzhi.tickets.services.notices import notify_resident, notify_staff, public_text
+from gongzhi.tickets.services.notices import notify_resident, notify_staff, public_text, resident_phones
 from gongzhi.tickets.workflow import AWAITING_RESOLUTION, Level, TicketAction, TicketState, next_state
 
 
@@ -227,9 +227,41 @@ def ticket_reject(*, actor: Actor, ticket_id: int, reason: str) -> Ticket:
     return ticket
 
 
+def _ensure_may_merge_into(survivor: Ticket) -> None:
+    """A duplicate joins a ticket still in the loop: open, or resolved and waiting for its rating.
+
+    A closed, rejected or merged ticket is refused with the reason: nothing more will happen on it,
+    so the duplicate's reporter would never hear of their matter again.
+    """
+    number = survivor.number
+    if survivor.state == TicketState.MERGED:
+        into = survivor.merged_into.number if survivor.merged_into else ""
+        message = _("Ticket %(number)s was itself merged into %(into)s: merge into that one.") % {
+            "number": number,
+            "into": into,
+        }
+    elif survivor.state == TicketState.CLOSED:
+        message = _(
+            "Ticket %(number)s is closed: nothing more will happen on it. Handle this ticket on its own."
+        ) % {"number": number}
+    elif survivor.state == TicketState.REJECTED:
+        message = _(
+            "Ticket %(number)s was rejected: it will not be handled. Handle this ticket on its own."
+        ) % {"number": number}
+    else:
+        return
+    raise ValidationFailed(message, code="not_mergeable", extra={"fields": {"into": message}})
+
+
 @transaction.atomic
 def ticket_merge(*, actor: Actor, ticket_id: int, into_id: int, note: str = "") -> Ticket:
-    """Merge a duplicate into a surviving ticket; its reporter then follows the survivor."""
+    """Merge a duplicate into a surviving ticket; its reporters then follow the survivor.
+
+    Into an open ticket, they hear its outcome when it comes. Into a ticket already resolved, they
+    hear the outcome at once, in the merge's own message. Only the survivor's own reporter rates it:
+    one ticket, one rating (the satisfaction rate counts tickets); a merged reporter who is not
+    satisfied files a new ticket, which the follow page offers.
+    """
     if ticket_id == into_id:
         raise ValidationFailed(_("A ticket cannot be merged into itself."))
     # Lock both in id order so two merges in opposite directions cannot deadlock.
@@ -237,12 +269,11 @@ def ticket_merge(*, actor: Actor, ticket_id: int, into_id: int, note: str = "") 
     locked = {first: _lock(actor, first), second: _lock(actor, second)}
     ticket, survivor = locked[ticket_id], locked[into_id]
     ensure_can_handle(actor, ticket)
-    if not survivor.is_open and survivor.state != TicketState.RESOLVED:
-        raise ValidationFailed(_("Merge into an open ticket."))
-    if survivor.merged_into_id is not None:
-        raise ValidationFailed(_("Merge into an open ticket."))
+    _ensure_may_merge_into(survivor)
     old = ticket.state
     now = clock.now()
+    # The duplicate's reporter and those merged into it before: all follow the survivor now.
+    phones = resident_phones(ticket)
     _save(ticket, state=next_state(old, TicketAction.MERGE), merged_into=survivor, closed_at=now)
     event = _event(
         ticket,
@@ -251,17 +282,19 @@ def ticket_merge(*, actor: Actor, ticket_id: int, into_id: int, note: str = "") 
         at=now,
         from_state=old,
         note=note.strip(),
-        data={"into": survivor.number},
+        data={"into": survivor.number, "into_state": survivor.state},
     )
-    # The merged ticket's own children follow the survivor too.
     Ticket.objects.filter(merged_into=ticket).update(merged_into=survivor)
     _event(survivor, actor, EventAction.COMMENTED, at=now, note=note.strip(), data={"merged": ticket.number})
-    notify_resident(
-        ticket,
-        event,
-        text=_("Your ticket %(number)s is handled together with %(survivor)s; you will hear its outcome.")
-        % {"number": ticket.number, "survivor": survivor.number},
-    )
+    if survivor.state == TicketState.RESOLVED:
+        text = _(
+            "Your ticket %(number)s is the same matter as %(survivor)s, which was already resolved: %(outcome)s"
+        ) % {"number": ticket.number, "survivor": survivor.number, "outcome": survivor.resolution_note[:80]}
+    else:
+        text = _(
+            "Your ticket %(number)s is handled together with %(survivor)s; you will hear its outcome."
+        ) % {"number": ticket.number, "survivor": survivor.number}
+    notify_resident(ticket, event, text=text, phones=phones)
     return survivor
 
 

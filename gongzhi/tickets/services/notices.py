@@ -73,8 +73,11 @@ def resident_phones(ticket: Ticket) -> list[str]:
     return phones
 
 
-def notify_resident(ticket: Ticket, event: TicketEvent, *, text: str) -> None:
-    phones = resident_phones(ticket)
+def notify_resident(
+    ticket: Ticket, event: TicketEvent, *, text: str, phones: list[str] | None = None
+) -> None:
+    """An SMS to the ticket's reporters (`resident_phones`, unless `phones` names them) with a link to follow it."""
+    phones = resident_phones(ticket) if phones is None else phones
     if not phones:
         return
     notify(
