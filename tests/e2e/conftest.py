@@ -229,7 +229,7 @@ def describe_matter(
         expect(field).to_be_visible()
         field.fill(answer)
     page.locator("input[type=file][name=photos]").set_input_files(files=[photo_upload(photo)])  # type: ignore[list-item]
-    expect(page.locator("#photos-count")).to_contain_text("1")
+    expect(page.locator("#id_photos-count")).to_contain_text("1")
 
 
 def verify_phone(page: Page, mobile: str) -> None:

@@ -56,6 +56,23 @@ def test_a_resident_files_and_follows_a_ticket_from_the_doorplate(site: Site) ->
     page.set_viewport_size(PHONE)
     page.locator("a.entry[data-kind=help]").click()
     expect(page).to_have_url(re.compile(rf"/d/{re.escape(token)}/new/help/$"))
+    # The category question is short: six likely kinds, the others grouped behind "more", which the
+    # keyboard opens and closes; the photo field speaks Chinese, not the browser's "Choose Files".
+    expect(page.locator("#category-group > .choices input[name=category]")).to_have_count(6)
+    more = page.locator("details.more-categories")
+    expect(more.locator("input[value=leak]")).to_be_hidden()
+    more.locator("summary").focus()
+    page.keyboard.press("Enter")
+    expect(more.locator("input[value=leak]")).to_be_visible()
+    site.screenshot("resident-new-ticket-more-kinds")
+    page.set_viewport_size(PHONE)
+    more.locator("summary").focus()
+    page.keyboard.press("Enter")
+    expect(more.locator("input[value=leak]")).to_be_hidden()
+    expect(page.locator("label.photo-button")).to_have_text("拍照或选择照片")
+    box = page.locator("#id_photos").bounding_box()
+    assert box is not None and box["width"] <= 1, box  # the native "Choose Files" is out of sight
+    # The suggested kind is behind "more": tapping its chip opens it there, checked.
     describe_matter(
         page,
         description="卫生间漏水了，天花板一直在滴水",
