@@ -20,17 +20,21 @@ handled in chunks of `CHUNK`, each chunk one transaction that
 3. bulk-inserts the events and the outbox rows (the same rows, keys and payloads as
    `notices.notify_staff` writes for one event).
 
-Routing, handlers, deadlines, categories, nodes and webhook endpoints are read once per pass
-(`_Pass`). Measured with `bench/tickets.py --only sweep` (bench/README.md).
+A run makes passes of up to `batch` rows of each kind until nothing more is due or its time
+budget (`SWEEP_BUDGET_SECONDS`) is spent, so a backlog after an outage clears in one run or a
+few, not at one batch a minute. Routing, handlers, deadlines, categories, nodes and webhook
+endpoints are read once per run (`_Pass`). Measured with `bench/tickets.py --only sweep`
+(bench/README.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connection, transaction
@@ -58,6 +62,10 @@ from gongzhi.tickets.workflow import AWAITING_RESOLUTION, AWAITING_RESPONSE, Lev
 
 logger = logging.getLogger(__name__)
 
+# A run's passes stop after this long (the run is every minute; the huey lock keeps two runs of
+# the periodic task from overlapping): after an outage the backlog clears a budget a minute.
+SWEEP_BUDGET_SECONDS = 30.0
+
 # Rows per transaction: short enough that a handler's "accept" never waits long on a sweep's
 # locks, long enough that the per-transaction cost is spread over many tickets.
 CHUNK = 200
@@ -76,9 +84,10 @@ class _LostRace(Exception):
 
 
 class _Pass:
-    """What one pass reads once: owners per (grid, level), handlers per (node, roles), deadlines
-    per category policy, categories, nodes and the active webhook endpoints. Lives for one pass
-    only, so a role or an endpoint changed between passes is seen by the next one."""
+    """What one run of the sweep reads once: owners per (grid, level), handlers per (node, roles),
+    deadlines per category policy, categories, nodes and the active webhook endpoints. Lives for
+    one run only (its passes share it), so a role or an endpoint changed between runs is seen by
+    the next one."""
 
     def __init__(self, now: dt.datetime) -> None:
         self.now = now
@@ -464,16 +473,37 @@ def due_listing(index_name: str, field: str, now: dt.datetime) -> QuerySet[Ticke
     return Ticket.objects.filter(_due_listing(index_name), **{f"{field}__lte": now}).order_by(field)
 
 
-def tickets_sweep(*, now: dt.datetime | None = None, batch: int = 1000) -> SweepResult:
-    """One pass over what is due at `now`: up to `batch` rows of each kind, in short transactions."""
+def tickets_sweep(
+    *, now: dt.datetime | None = None, batch: int = 1000, budget_seconds: float = SWEEP_BUDGET_SECONDS
+) -> SweepResult:
+    """Everything due at `now`, in passes of up to `batch` rows of each kind (short transactions).
+
+    After a long outage thousands may be due at once: passes follow one another while a pass
+    found a full batch of some kind (there may be more) and changed something, until
+    `budget_seconds` have gone by (measured after each pass; 0: one pass). What is left is due
+    at the next run, a minute later.
+    """
     now = now or clock.now()
     run = _Pass(now)
     result = SweepResult()
+    started = time.monotonic()
+    while True:
+        before = replace(result)
+        full = _sweep_pass(run, result, batch)
+        if not full or result == before or time.monotonic() - started >= budget_seconds:
+            return result
+
+
+def _sweep_pass(run: _Pass, result: SweepResult, batch: int) -> bool:
+    """One pass: up to `batch` rows of each kind, added to `result`; True when a kind had a full batch."""
+    now = run.now
+    full = False
     for overdue, index, field in (
         ("response", "ticket_response_due_open", "response_due_at"),
         ("resolution", "ticket_resolution_due_open", "resolution_due_at"),
     ):
         due = list(due_listing(index, field, now).values_list("pk", "version")[:batch])
+        full |= len(due) == batch
         for versions in _chunks(due):
             escalated, reminded = _escalate_chunk(versions, overdue=overdue, run=run)
             result.escalated += escalated
@@ -481,6 +511,7 @@ def tickets_sweep(*, now: dt.datetime | None = None, batch: int = 1000) -> Sweep
     unrated = list(
         due_listing("ticket_rating_due", "rating_due_at", now).values_list("pk", "version")[:batch]
     )
+    full |= len(unrated) == batch
     for versions in _chunks(unrated):
         result.closed += _close_unrated_chunk(versions, now)
     late = list(
@@ -488,9 +519,10 @@ def tickets_sweep(*, now: dt.datetime | None = None, batch: int = 1000) -> Sweep
         .order_by("remind_at")
         .values_list("pk", flat=True)[:batch]
     )
+    full |= len(late) == batch
     for start in range(0, len(late), CHUNK):
         try:
             result.departments_reminded += _remind_departments_chunk(late[start : start + CHUNK], run)
         except _LostRace as error:
             logger.warning("tickets sweep: a chunk lost a race and was rolled back (%s)", error)
-    return result
+    return full
