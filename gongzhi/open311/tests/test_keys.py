@@ -14,6 +14,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from gongzhi.accounts.models import Role
 from gongzhi.accounts.scope import resolve_actor
@@ -79,7 +80,7 @@ def test_only_a_superuser_manages_keys(organization: Organization, tree: SmallTr
 
 
 def test_a_key_must_name_its_organization(organization: Organization) -> None:
-    with pytest.raises(ValidationFailed) as refused:
+    with translation.override("en"), pytest.raises(ValidationFailed) as refused:
         open311_key_issue(actor=None, name="app", organization_id=None)
     assert refused.value.extra["fields"]["organization"] == (
         "Name the organization that runs the client: it answers for what the key posts."
