@@ -90,6 +90,32 @@ def _world() -> dict[str, Any]:
     return {"tree": tree, "category": category, **users}
 
 
+def open_tickets(world: dict[str, Any]) -> tuple[Ticket, Ticket]:
+    """Two open tickets of the community, one in each grid (grid A's from a doorplate, grid B's by phone)."""
+    tree = world["tree"]
+    mine = ticket_submit(
+        actor=None,
+        data=TicketInput(
+            node_id=tree.household_a1.pk,
+            category_code="dumping",
+            description="1号楼楼道里堆满了纸箱和旧家具，挡住了消防通道",
+            channel=Channel.DOORPLATE,
+            reporter_phone=MOBILE,
+        ),
+    )
+    theirs = ticket_submit(
+        actor=superactor(),
+        data=TicketInput(
+            node_id=tree.household_b1.pk,
+            category_code="dumping",
+            description="东苑3号楼门口有建筑垃圾",
+            channel=Channel.PHONE,
+            reporter_phone="13998765678",
+        ),
+    )
+    return mine, theirs
+
+
 @pytest.fixture
 def resident(browser: Browser, live_server: Any) -> Iterator[Site]:
     """The resident's own phone: a browser of her own, 375 px wide, in Chinese."""
@@ -321,26 +347,7 @@ def test_the_acceptance_story_from_doorplate_to_confirmed_whistle(
 def test_the_community_map_a_colleagues_click_and_the_staff_intake(site: Site, settings: Any) -> None:
     world = _world()
     tree = world["tree"]
-    mine = ticket_submit(
-        actor=None,
-        data=TicketInput(
-            node_id=tree.household_a1.pk,
-            category_code="dumping",
-            description="1号楼楼道里堆满了纸箱和旧家具，挡住了消防通道",
-            channel=Channel.DOORPLATE,
-            reporter_phone=MOBILE,
-        ),
-    )
-    ticket_submit(
-        actor=superactor(),
-        data=TicketInput(
-            node_id=tree.household_b1.pk,
-            category_code="dumping",
-            description="东苑3号楼门口有建筑垃圾",
-            channel=Channel.PHONE,
-            reporter_phone="13998765678",
-        ),
-    )
+    mine, _theirs = open_tickets(world)
     page = site.page
     site.login(world["staff"].username)
 
