@@ -6,7 +6,7 @@ gongzhi run [--scale F] [--tickets N]
 gongzhi web        gunicorn web process          gongzhi worker   huey worker
 gongzhi migrate    apply migrations              gongzhi demo     build the demo district
 gongzhi import     import an xlsx file           gongzhi keys     print new encryption keys
-gongzhi open311-key NAME [--organization CODE]   issue an Open311 API key (printed on the last line)
+gongzhi open311-key NAME --organization CODE   issue an Open311 API key (printed on the last line)
 gongzhi vote-verify FILE                         check a closed vote's published record offline
 gongzhi manage ... any Django management command
 """

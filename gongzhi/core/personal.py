@@ -129,6 +129,35 @@ def mask_id_number(id_number: str) -> str:
     return f"{id_number[:3]}{'*' * (len(id_number) - 4)}{id_number[-1]}"
 
 
+# Personal data inside free text (a description, a comment): mobiles (with +86 or not), e-mail
+# addresses, and ID numbers whose check digit is right (other long numbers are left alone).
+_MOBILE_IN_TEXT = re.compile(
+    r"(?<!\d)(?:\+?86[-\s]?)?1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}(?!\d)"
+)  # 139-0000 0000 too
+_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_NOT_DIGIT = re.compile(r"\D")
+_ID_IN_TEXT = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
+
+
+def _masked_id(match: re.Match[str]) -> str:
+    number = match.group().upper()
+    return mask_id_number(number) if id_check_digit(number[:17]) == number[17] else match.group()
+
+
+def mask_personal_text(text: str, *, names: tuple[str, ...] = ()) -> str:
+    """Free text fit for strangers (a public list, a webhook's receiver): mobile numbers masked
+    (138****5678), e-mail addresses replaced, ID numbers masked, and each of `names` (the reporter's)
+    reduced to its first character."""
+    text = _MOBILE_IN_TEXT.sub(lambda match: mask_phone(_NOT_DIGIT.sub("", match.group())[-11:]), text or "")
+    text = _EMAIL_IN_TEXT.sub("***@***", text)
+    text = _ID_IN_TEXT.sub(_masked_id, text)
+    for name in names:
+        name = (name or "").strip()
+        if len(name) >= 2:
+            text = text.replace(name, name[0] + "*" * (len(name) - 1))
+    return text
+
+
 _TOKEN_V2 = "v2:"
 _NONCE_BYTES = 12
 _AES_GCM_LABEL = b"gongzhi.personal.aes-256-gcm.v2"

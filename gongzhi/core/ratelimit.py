@@ -69,10 +69,11 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def rate_limit_hit(*, name: str, key: str, now: float | None = None) -> int | None:
-    """Count one hit of `key` against the limit `name`. Returns None when allowed, or the
-    seconds to wait until the window resets when the limit is exceeded."""
-    rate = rate_for(name)
+def rate_limit_hit(*, name: str, key: str, now: float | None = None, rate: Rate | None = None) -> int | None:
+    """Count one hit of `key` against the limit `name` (or `rate`, when the caller has its own, e.g.
+    an API key's). Returns None when allowed, or the seconds to wait until the window resets when
+    the limit is exceeded."""
+    rate = rate or rate_for(name)
     now = time.time() if now is None else now
     window = int(now // rate.seconds)
     cache_key = f"ratelimit:{name}:{key}:{window}"
@@ -88,8 +89,8 @@ def rate_limit_hit(*, name: str, key: str, now: float | None = None) -> int | No
     return max(1, math.ceil((window + 1) * rate.seconds - now))
 
 
-def ensure_within_rate(*, name: str, key: str) -> None:
-    """Raise RateLimited (429, with the seconds to wait) when `key` exceeded the limit `name`."""
-    retry_after = rate_limit_hit(name=name, key=key)
+def ensure_within_rate(*, name: str, key: str, rate: Rate | None = None) -> None:
+    """Raise RateLimited (429, with the seconds to wait) when `key` exceeded the limit `name` (or `rate`)."""
+    retry_after = rate_limit_hit(name=name, key=key, rate=rate)
     if retry_after is not None:
         raise RateLimited(retry_after=retry_after)

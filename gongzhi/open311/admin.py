@@ -14,18 +14,25 @@ from django.utils.translation import gettext_lazy as _
 from gongzhi.core.admin import ReadOnlyAdminMixin, admin_actor
 from gongzhi.core.errors import ApplicationError
 from gongzhi.open311.models import Open311Key, Open311Submission
-from gongzhi.open311.services import open311_key_issue, open311_key_revoke
+from gongzhi.open311.services import open311_key_issue, open311_key_revoke, open311_key_update
 
 
 @admin.register(Open311Key)
 class Open311KeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Superusers only: a key lets a client file tickets anywhere on the platform."""
 
-    list_display = ("name", "prefix", "organization", "created_at", "last_used_at", "revoked_at")
+    list_display = (
+        "name",
+        "prefix",
+        "organization",
+        "posts_per_minute",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("revoked_at",)
     list_select_related = ("organization",)
-    search_fields = ("name", "prefix", "organization__name")
-    fields = ("name", "organization")
+    search_fields = ("name", "prefix", "organization__name", "organization__code")
     readonly_fields = ("prefix", "created_at", "created_by", "last_used_at", "revoked_at")
     raw_id_fields = ("organization",)
     actions = ["revoke"]
@@ -40,19 +47,35 @@ class Open311KeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return self.has_module_permission(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a key is issued or revoked, never edited
+        # Its organization and rate limit change; its name and secret never do.
+        return self.has_module_permission(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # revoked keys stay: the tickets they posted point at them
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ("name", "organization") if obj is None else ("name", "organization", *self.readonly_fields)
+        editable = ("organization", "posts_per_minute")
+        return ("name", *editable) if obj is None else ("name", *editable, *self.readonly_fields)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.readonly_fields if obj is None else ("name", *self.readonly_fields)
 
     def save_model(self, request: HttpRequest, obj: Open311Key, form: ModelForm[Any], change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            open311_key_update(
+                actor=admin_actor(request),
+                key_id=obj.pk,
+                organization_id=obj.organization_id,
+                posts_per_minute=data.get("posts_per_minute"),
+            )
+            obj.refresh_from_db()
+            return
         issued = open311_key_issue(
             actor=admin_actor(request),
-            name=form.cleaned_data["name"],
+            name=data["name"],
             organization_id=obj.organization_id,
+            posts_per_minute=data.get("posts_per_minute"),
         )
         for model_field in Open311Key._meta.concrete_fields:
             setattr(obj, model_field.attname, getattr(issued.key, model_field.attname))

@@ -19,10 +19,12 @@ from django.utils.translation import ngettext
 from gongzhi.open311 import selectors
 from gongzhi.open311.models import Open311Submission
 from gongzhi.tickets.deadlines import Counting
-from gongzhi.tickets.models import Category, QuestionType, Ticket
+from gongzhi.tickets.models import Category, CategoryQuestion, QuestionType, Ticket
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 LIST_TYPES = frozenset({QuestionType.SINGLE, QuestionType.MULTIPLE})
+# Our question types the specification does not have, and the datatype a client sees instead.
+OPEN311_DATATYPES: dict[str, str] = {QuestionType.DATE: "string"}
 
 
 def w3c(value: dt.datetime | None) -> str | None:
@@ -65,8 +67,8 @@ def discovery(request: HttpRequest) -> dict[str, Any]:
         "changeset": changeset,
         "contact": _("Ask the administrators of this Gongzhi platform for help."),
         "key_service": _(
-            "API keys are issued by the platform's administrators, in the back office or with "
-            "the command `gongzhi open311-key NAME`."
+            "API keys are issued to an organization by the platform's administrators, in the back "
+            "office or with the command `gongzhi open311-key NAME --organization CODE`."
         ),
         "endpoints": [
             {
@@ -92,6 +94,14 @@ def service(category: Category) -> dict[str, Any]:
     }
 
 
+def _datatype_description(question: CategoryQuestion) -> str | None:
+    if question.datatype == QuestionType.DATE:
+        # The specification has no date type: a string, whose format the client is told here.
+        form = _("A date, written YYYY-MM-DD (e.g. 2026-11-20).")
+        return f"{question.description} {form}" if question.description else form
+    return _or_none(question.description)
+
+
 def service_definition(category: Category) -> dict[str, Any]:
     return {
         "service_code": category.code,
@@ -99,9 +109,9 @@ def service_definition(category: Category) -> dict[str, Any]:
             {
                 "variable": True,
                 "code": question.code,
-                "datatype": question.datatype,
+                "datatype": OPEN311_DATATYPES.get(question.datatype, question.datatype),
                 "required": question.required,
-                "datatype_description": _or_none(question.description),
+                "datatype_description": _datatype_description(question),
                 # The specification wants distinct positive integers; the position is that.
                 "order": position,
                 "description": question.prompt,

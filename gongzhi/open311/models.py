@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+MAX_POSTS_PER_MINUTE = 6000
 
 
 class Open311Key(models.Model):
@@ -15,8 +18,6 @@ class Open311Key(models.Model):
     organization = models.ForeignKey(
         "territory.Organization",
         verbose_name=_("organization"),
-        null=True,
-        blank=True,
         on_delete=models.PROTECT,
         related_name="open311_keys",
         help_text=_("The organization that runs the client and answers for what it posts."),
@@ -28,6 +29,14 @@ class Open311Key(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Empty: the platform's default (settings.RATE_LIMITS["open311_post"], 60 a minute unless configured).
+    posts_per_minute = models.PositiveIntegerField(
+        _("posts per minute"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_POSTS_PER_MINUTE)],
+        help_text=_("Leave empty for the platform's default (60 a minute unless configured otherwise)."),
+    )
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
@@ -37,6 +46,10 @@ class Open311Key(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(condition=~Q(name=""), name="open311_key_has_name"),
+            models.CheckConstraint(
+                condition=Q(posts_per_minute__isnull=True) | Q(posts_per_minute__gte=1),
+                name="open311_key_posts_per_minute_positive",
+            ),
         ]
 
     def __str__(self) -> str:

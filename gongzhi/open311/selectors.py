@@ -56,8 +56,6 @@ ADDRESS_PART_KINDS = frozenset(
 NEAREST_MAX_METRES = 1000  # lat/long farther than this from every known point is refused
 _EARTH_METRES = 6_371_000
 
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[-\s]?)?1[3-9]\d{9}(?!\d)")
-_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _ADDRESS_SEPARATORS = re.compile(r"[\s,，、/;；]+")
 
 
@@ -209,13 +207,8 @@ def places_of(nodes: Iterable[Node]) -> dict[int, Place]:
 
 
 def public_text(text: str, *, reporter_name: str = "") -> str:
-    """Free text fit for strangers: phone numbers, e-mail addresses and the reporter's name masked."""
-    text = _MOBILE_IN_TEXT.sub(lambda match: personal.mask_phone(match.group()[-11:]), text or "")
-    text = _EMAIL_IN_TEXT.sub("***@***", text)
-    name = (reporter_name or "").strip()
-    if len(name) >= 2:
-        text = text.replace(name, name[0] + "*" * (len(name) - 1))
-    return text
+    """Free text fit for strangers: phone numbers, e-mail addresses, ID numbers and the reporter's name masked."""
+    return personal.mask_personal_text(text, names=(reporter_name,))
 
 
 # --- locations -----------------------------------------------------------------------------

@@ -21,8 +21,9 @@ from gongzhi.audit.models import AuditAction
 from gongzhi.audit.services import audit_record
 from gongzhi.core import clock
 from gongzhi.core.errors import NotFound, PermissionDenied, ValidationFailed
+from gongzhi.core.ratelimit import Rate, rate_for
 from gongzhi.open311 import selectors
-from gongzhi.open311.models import Open311Key, Open311Submission
+from gongzhi.open311.models import MAX_POSTS_PER_MINUTE, Open311Key, Open311Submission
 from gongzhi.territory.models import Node, Organization
 from gongzhi.tickets.models import Channel, QuestionType, Ticket
 from gongzhi.tickets.routing import memoized
@@ -49,29 +50,80 @@ class IssuedKey:
     secret: str  # shown once, never stored
 
 
+def _organization(organization_id: int | None) -> Organization:
+    if organization_id is None:
+        message = _("Name the organization that runs the client: it answers for what the key posts.")
+        raise ValidationFailed(message, extra={"fields": {"organization": message}})
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        raise NotFound(_("No such organization."))
+    return organization
+
+
+def _posts_per_minute(value: int | None) -> int | None:
+    """None (the platform's default) or a whole number of posts a minute within the model's bounds."""
+    if value is None:
+        return None
+    if not 1 <= value <= MAX_POSTS_PER_MINUTE:
+        message = _("Posts per minute must be between 1 and %(max)d, or empty for the default.") % {
+            "max": MAX_POSTS_PER_MINUTE
+        }
+        raise ValidationFailed(message, extra={"fields": {"posts_per_minute": message}})
+    return value
+
+
 @transaction.atomic
-def open311_key_issue(*, actor: Actor | None, name: str, organization_id: int | None = None) -> IssuedKey:
-    """Create a key and return it with its secret; only the secret's SHA-256 is kept."""
+def open311_key_issue(
+    *, actor: Actor | None, name: str, organization_id: int | None, posts_per_minute: int | None = None
+) -> IssuedKey:
+    """Create a key for an organization and return it with its secret; only the secret's SHA-256 is kept."""
     _ensure_may_manage_keys(actor)
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed(_("Give the key a name of at most 100 characters."))
-    organization = None
-    if organization_id is not None:
-        organization = Organization.objects.filter(pk=organization_id).first()
-        if organization is None:
-            raise NotFound(_("No such organization."))
+    organization = _organization(organization_id)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = Open311Key.objects.create(
         organization=organization,
         name=name,
         key_hash=_key_hash(secret),
         prefix=secret[len(KEY_PREFIX) : len(KEY_PREFIX) + 8],
+        posts_per_minute=_posts_per_minute(posts_per_minute),
         created_at=clock.now(),
         created_by=actor.user if actor is not None else None,
     )
     audit_record(actor=actor, action=AuditAction.TOKEN, target=key, target_repr=str(key))
     return IssuedKey(key=key, secret=secret)
+
+
+@transaction.atomic
+def open311_key_update(
+    *, actor: Actor | None, key_id: int, organization_id: int | None, posts_per_minute: int | None
+) -> Open311Key:
+    """Move a key to another organization or change its rate limit; the secret never changes."""
+    _ensure_may_manage_keys(actor)
+    key = Open311Key.objects.select_for_update().filter(pk=key_id).first()
+    if key is None:
+        raise NotFound()
+    organization = _organization(organization_id)
+    posts = _posts_per_minute(posts_per_minute)
+    changes: dict[str, Any] = {}
+    if key.organization_id != organization.pk:
+        changes["organization"] = [key.organization_id, organization.pk]
+    if key.posts_per_minute != posts:
+        changes["posts_per_minute"] = [key.posts_per_minute, posts]
+    if changes:
+        key.organization, key.posts_per_minute = organization, posts
+        key.save(update_fields=["organization", "posts_per_minute"])  # post_save drops the memoized key
+        audit_record(actor=actor, action=AuditAction.UPDATE, target=key, changes=changes)
+    return key
+
+
+def open311_post_rate(key: Open311Key) -> Rate:
+    """How many requests `key` may post: its own limit a minute, or the platform's default."""
+    if key.posts_per_minute is not None:
+        return Rate(count=key.posts_per_minute, seconds=60)
+    return rate_for("open311_post")
 
 
 @transaction.atomic

@@ -26,7 +26,12 @@ from gongzhi.core.errors import ApplicationError, NotFound, ValidationFailed
 from gongzhi.core.ratelimit import RateLimited, client_ip, ensure_within_rate
 from gongzhi.open311 import documents, selectors
 from gongzhi.open311.rendering import render, render_errors
-from gongzhi.open311.services import Open311Post, open311_key_authenticate, open311_request_create
+from gongzhi.open311.services import (
+    Open311Post,
+    open311_key_authenticate,
+    open311_post_rate,
+    open311_request_create,
+)
 
 View = Callable[..., HttpResponse]
 logger = logging.getLogger(__name__)
@@ -197,7 +202,7 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
     key = open311_key_authenticate(api_key)
     if key is None:
         return render_errors(fmt, 403, _("Invalid api_key received -- can't proceed with create_request."))
-    ensure_within_rate(name="open311_post", key=str(key.pk))
+    ensure_within_rate(name="open311_post", key=str(key.pk), rate=open311_post_rate(key))
     fields = {
         name: request.POST.get(name, "") for name in Open311Post.__dataclass_fields__ if name != "attributes"
     }

@@ -98,6 +98,7 @@ class CategoryForm(forms.ModelForm):  # type: ignore[type-arg]
             "default_level",
             "response_minutes",
             "resolution_minutes",
+            "report_in_minutes",
             "counting",
             "is_urgent",
             "departments",
@@ -107,6 +108,10 @@ class CategoryForm(forms.ModelForm):  # type: ignore[type-arg]
                 "Minutes to respond (accept): 15 for 红帽一刻钟, 120 for emergencies, 1440 = 24 h."
             ),
             "resolution_minutes": _("Minutes to resolve: 10080 = 7 days, 21600 = 15 days."),
+            "report_in_minutes": _(
+                "Minutes a summoned department has to report in (报到), counted like the other deadlines; "
+                "it is reminded then and again after each such period. Empty: the platform's default."
+            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -159,6 +164,7 @@ class CategoryAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
                     "default_level",
                     "response_minutes",
                     "resolution_minutes",
+                    "report_in_minutes",
                     "counting",
                     "is_urgent",
                     "departments",

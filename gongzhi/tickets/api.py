@@ -131,6 +131,9 @@ class SummonsOut(Schema):
     reported_at: dt.datetime | None
     acted_at: dt.datetime | None
     action_note: str
+    reminders: int = Field(
+        description="Reminders (催办) sent to the department while it had not reported in."
+    )
 
 
 class WhistleOut(Schema):
@@ -238,6 +241,7 @@ class CategoryOut(Schema):
     default_level: Level
     response_minutes: int
     resolution_minutes: int
+    report_in_minutes: int = Field(description="Minutes a summoned department has to report in (报到).")
     counting: str
     is_urgent: bool
     questions: list[QuestionOut]
@@ -350,6 +354,7 @@ def ticket_detail_out(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
                         "reported_at": summons.reported_at,
                         "acted_at": summons.acted_at,
                         "action_note": summons.action_note,
+                        "reminders": summons.reminders,
                     }
                     for summons in whistle.summonses.all()
                 ],
@@ -369,6 +374,7 @@ def category_out(category: Category) -> dict[str, Any]:
         "default_level": category.default_level,
         "response_minutes": category.response_minutes,
         "resolution_minutes": category.resolution_minutes,
+        "report_in_minutes": category.report_in_period(),
         "counting": category.counting,
         "is_urgent": category.is_urgent,
         "questions": [

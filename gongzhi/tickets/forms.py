@@ -160,6 +160,7 @@ class ConfirmForm(forms.Form):
         error_messages={"required": _("Say what was done.")},
     )
     public_outcome = public_outcome_field()
+    photos = PhotosField(label=_("Photos of the result (up to 3)"), required=False)
 
 
 class SummonsActionForm(forms.Form):
@@ -169,6 +170,7 @@ class SummonsActionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("Say what your department did.")},
     )
+    photos = PhotosField(label=_("Photos of the work (up to 3)"), required=False)
 
 
 class IntakeForm(forms.Form):

@@ -29,18 +29,32 @@ class PhotosField(forms.FileField):
         return [super(PhotosField, self).clean(f, initial) for f in files]
 
 
+class _ChoiceField(forms.ChoiceField):
+    """Choices offered, not judged here: answers_clean() refuses a value not listed, in its own words."""
+
+    def valid_value(self, value: str) -> bool:
+        return True
+
+
+class _MultipleChoiceField(forms.MultipleChoiceField):
+    def valid_value(self, value: str) -> bool:
+        return True
+
+
 def _question_field(question: CategoryQuestion) -> forms.Field:
     # Every answer is optional here: answers_clean() is the one judge, and its messages go on the field.
     common: dict[str, Any] = {"label": question.prompt, "required": False, "help_text": question.description}
     choices = [(str(c.get("key")), str(c.get("name"))) for c in question.choices]
     if question.datatype == QuestionType.SINGLE:
-        return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
+        return _ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
     if question.datatype == QuestionType.MULTIPLE:
-        return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
+        return _MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
     if question.datatype == QuestionType.NUMBER:
         return forms.CharField(
             widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}), **common
         )
+    if question.datatype == QuestionType.DATE:
+        return forms.CharField(widget=forms.DateInput(attrs={"type": "date"}), **common)
     if question.datatype == QuestionType.DATETIME:
         return forms.CharField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common)
     if question.datatype == QuestionType.TEXT:

@@ -67,6 +67,13 @@ class Category(TimeStampedModel):
     counting = models.CharField(
         _("counting"), max_length=16, choices=Counting.choices, default=Counting.CALENDAR
     )
+    # Empty: the platform's default, GONGZHI_TICKET_REPORT_IN_MINUTES (120 minutes unless configured).
+    report_in_minutes = models.PositiveIntegerField(
+        _("report-in deadline (minutes)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(60 * 24 * 30)],
+    )
     is_urgent = models.BooleanField(_("urgent"), default=False)
     departments = models.ManyToManyField(
         "territory.Organization",
@@ -92,14 +99,20 @@ class Category(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def report_in_period(self) -> int:
+        """Minutes a summoned department has to report in (counted as `counting` says), and between
+        the reminders of a department that has not."""
+        return self.report_in_minutes or settings.TICKET_REPORT_IN_MINUTES
+
 
 class QuestionType(models.TextChoices):
-    """Open311 attribute datatypes."""
+    """Open311 attribute datatypes, and a date (Open311 has none: it is offered there as a string)."""
 
     STRING = "string", _("Short text")
     TEXT = "text", _("Long text")
     NUMBER = "number", _("Number")
-    DATETIME = "datetime", _("Date and time")
+    DATE = "date", _("Date")  # a calendar day, "2026-11-20": no time, no time zone
+    DATETIME = "datetime", _("Date and time")  # a moment, kept with its offset: "2026-11-20T08:30:00+08:00"
     SINGLE = "singlevaluelist", _("Single choice")
     MULTIPLE = "multivaluelist", _("Multiple choice")
 
@@ -381,6 +394,10 @@ class Summons(models.Model):
     )
     action_note = models.TextField(_("what was done"), max_length=2000, blank=True)
     acted_at = models.DateTimeField(null=True, blank=True)
+    # 催办: a department late to report in is reminded at its deadline, then once every report-in
+    # period until it reports in; `remind_at` is the next reminder, `reminded_at` the last one.
+    reminders = models.PositiveIntegerField(_("reminders"), default=0)
+    remind_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -389,8 +406,10 @@ class Summons(models.Model):
             models.UniqueConstraint(fields=["whistle", "department"], name="summons_department_once"),
         ]
         indexes = [
-            # The sweep: summonses past their report-in deadline.
-            models.Index(fields=["due_at"], name="summons_due_open", condition=Q(reported_at__isnull=True)),
+            # The sweep: summonses not reported in whose next reminder is due.
+            models.Index(
+                fields=["remind_at"], name="summons_remind_open", condition=Q(reported_at__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -188,13 +188,26 @@ def _route(node: Node) -> tuple[Node, dict[int, Node]]:
     return _levels(by_kind)
 
 
+def level_owner(levels: dict[int, Node], wanted: int) -> tuple[Level, Node]:
+    """The level that owns a ticket meant for `wanted`, and its node, among an address's `levels`.
+
+    A tree may lack a level above a grid (a grid placed straight under its subdistrict, data
+    imported without communities): the matter goes to the nearest level above the missing one,
+    which does what the missing level would (and an escalation is never stuck below it); with no
+    level above, to the highest one below. A `wanted` outside the levels (a category's corrupt
+    default) is read the same way. An address with no level at all is a clear refusal.
+    """
+    if not levels:
+        raise ValidationFailed(_("This address belongs to no grid; ask the community to place it in one."))
+    above = [level for level in levels if level >= wanted]
+    chosen = min(above) if above else max(levels)
+    return Level(chosen), levels[chosen]
+
+
 def owner_for_level(grid: Node, level: int) -> tuple[int, Node]:
-    """The node owning a ticket at `level`, falling back to the highest level that exists."""
+    """The node owning a ticket of `grid` at `level` (see `level_owner` for a missing level)."""
     _grid, levels = route(grid)
-    for candidate in range(level, 0, -1):
-        if candidate in levels:
-            return candidate, levels[candidate]
-    return Level.GRID, grid
+    return level_owner(levels, level)
 
 
 def handlers_of(node: Node, roles: tuple[Role, ...]) -> list[User]:

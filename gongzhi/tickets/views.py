@@ -8,9 +8,8 @@ the fresh ticket and a clear message, never a 500.
 
 from __future__ import annotations
 
-import importlib
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,6 +23,7 @@ from django.db.models import Case, IntegerField, Q, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -38,6 +38,7 @@ from gongzhi.people.views import attach_addresses
 from gongzhi.territory.models import Node, NodeKind, Organization, OrganizationKind, subtree_q
 from gongzhi.territory.selectors import node_get
 from gongzhi.tickets import forms as ticket_forms
+from gongzhi.tickets.images import clean_photo
 from gongzhi.tickets.models import Category, Rating, Summons, Ticket, TicketEvent, TicketPhoto, Whistle
 from gongzhi.tickets.routing import ADDRESS_KINDS
 from gongzhi.tickets.selectors import (
@@ -50,6 +51,7 @@ from gongzhi.tickets.selectors import (
 )
 from gongzhi.tickets.services import handling
 from gongzhi.tickets.services.intake import TicketInput, ticket_submit
+from gongzhi.tickets.similar import similar_open_tickets
 from gongzhi.tickets.workflow import (
     AWAITING_RESOLUTION,
     AWAITING_RESPONSE,
@@ -57,40 +59,24 @@ from gongzhi.tickets.workflow import (
     TicketAction,
 )
 
-# --- Optional collaborators (written by other work; the pages degrade without them) -------------
-
-
-def _optional(module: str, name: str) -> Callable[..., Any] | None:
-    try:
-        return getattr(importlib.import_module(module), name, None)  # type: ignore[no-any-return]
-    except ImportError:
-        return None
-
 
 def similar_tickets(**kwargs: Any) -> list[Ticket]:
-    """Similar open tickets (gongzhi.tickets.similar), or none when that module is not there."""
-    finder = _optional("gongzhi.tickets.similar", "similar_open_tickets")
-    if finder is None:
-        return []
+    """Similar open tickets, each with the reasons it was found (`similar_reasons`)."""
     found = []
-    for item in finder(**kwargs) or []:
-        candidate = item[0] if isinstance(item, tuple) else getattr(item, "ticket", item)
-        if isinstance(candidate, Ticket):
-            candidate.similar_reasons = list(getattr(item, "reasons", []))  # type: ignore[attr-defined]
-            found.append(candidate)
+    for item in similar_open_tickets(**kwargs):
+        item.ticket.similar_reasons = list(item.reasons)  # type: ignore[attr-defined]
+        found.append(item.ticket)
     return found
 
 
 def clean_photos(files: Iterable[Any]) -> list[Any]:
     """Photos checked by content, resized and stripped of metadata (gongzhi.tickets.images)."""
-    cleaner = _optional("gongzhi.tickets.images", "clean_photo")
-    files = list(files)
-    if files and cleaner is None:
-        raise ValidationFailed(
-            _("Photos cannot be accepted yet."),
-            extra={"fields": {"photos": _("Photos cannot be accepted yet.")}},
-        )
-    return [cleaner(f) for f in files] if cleaner else []
+    return [clean_photo(f) for f in files]
+
+
+def _message_of(error: ValidationFailed, field: str) -> str:
+    """A refusal in one sentence: the field's own message (a photo's, say) or the general one."""
+    return str((error.extra.get("fields") or {}).get(field) or error.message)
 
 
 # --- Shared helpers -------------------------------------------------------------------------------
@@ -215,16 +201,25 @@ def can_whistle(actor: Actor, ticket: Ticket) -> bool:
     return ticket.state in AWAITING_RESOLUTION and actor.can(Perm.WHISTLE, ticket.owner_node.path)
 
 
+def _answer_text(question: Any, value: Any) -> str:
+    """An answer as staff read it: choices by their names, a moment in local time ("2026-11-20 08:30")."""
+    if question.datatype == "datetime" and isinstance(value, str):
+        moment = parse_datetime(value)
+        if moment is not None:
+            return (
+                f"{clock.localtime(moment):%Y-%m-%d %H:%M}" if moment.tzinfo else f"{moment:%Y-%m-%d %H:%M}"
+            )
+    names = {str(c.get("key")): str(c.get("name")) for c in question.choices}
+    values = value if isinstance(value, list) else [value]
+    return "、".join(names.get(str(v), str(v)) for v in values)
+
+
 def _answers(ticket: Ticket) -> list[tuple[str, str]]:
-    shown = []
-    for question in ticket.category.questions.all():
-        if question.code not in ticket.answers:
-            continue
-        value = ticket.answers[question.code]
-        names = {str(c.get("key")): str(c.get("name")) for c in question.choices}
-        values = value if isinstance(value, list) else [value]
-        shown.append((question.prompt, "、".join(names.get(str(v), str(v)) for v in values)))
-    return shown
+    return [
+        (question.prompt, _answer_text(question, ticket.answers[question.code]))
+        for question in ticket.category.questions.all()
+        if question.code in ticket.answers
+    ]
 
 
 def _summonses(actor: Actor, whistles: list[Whistle]) -> None:
@@ -451,7 +446,7 @@ def whistle_confirm_view(request: HttpRequest, number: str, whistle_id: int) -> 
     whistle = Whistle.objects.filter(pk=whistle_id, ticket=ticket).first()
     if whistle is None:
         raise NotFound()
-    form = ticket_forms.ConfirmForm(request.POST)
+    form = ticket_forms.ConfirmForm(request.POST, request.FILES)
     error = ""
     if form.is_valid():
         try:
@@ -460,6 +455,7 @@ def whistle_confirm_view(request: HttpRequest, number: str, whistle_id: int) -> 
                 whistle_id=whistle.pk,
                 note=form.cleaned_data["note"],
                 public_outcome=form.cleaned_data["public_outcome"],
+                photos=clean_photos(form.cleaned_data["photos"]),
             )
         except (IllegalTransition, handling.Conflict) as failure:
             context = _detail_context(
@@ -533,15 +529,20 @@ def summons_report_in_view(request: HttpRequest, summons_id: int) -> HttpRespons
 @require_POST
 def summons_act_view(request: HttpRequest, summons_id: int) -> HttpResponse:
     actor = request_actor(request)
-    form = ticket_forms.SummonsActionForm(request.POST)
+    form = ticket_forms.SummonsActionForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _summons_refused(request, summons_id, " ".join(str(m) for m in form.errors.get("note", [])))
+        return _summons_refused(
+            request, summons_id, " ".join(str(m) for ms in form.errors.values() for m in ms)
+        )
     try:
         summons = handling.summons_record_action(
-            actor=actor, summons_id=summons_id, note=form.cleaned_data["note"]
+            actor=actor,
+            summons_id=summons_id,
+            note=form.cleaned_data["note"],
+            photos=clean_photos(form.cleaned_data["photos"]),
         )
     except ValidationFailed as failure:
-        return _summons_refused(request, summons_id, str(failure.message))
+        return _summons_refused(request, summons_id, _message_of(failure, "photos"))
     messages.success(request, _("Recorded. The summoning level will confirm the work."))
     return HttpResponseRedirect(_back(request, summons))
 

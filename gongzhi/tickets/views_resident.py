@@ -51,6 +51,7 @@ from gongzhi.tickets.models import (
 )
 from gongzhi.tickets.services.handling import ticket_for_token, ticket_rate
 from gongzhi.tickets.services.intake import TicketInput, ticket_submit
+from gongzhi.tickets.suggest import popular_category_ids, suggest_categories
 from gongzhi.tickets.workflow import Level, TicketState
 
 View = Callable[..., HttpResponseBase]
@@ -127,14 +128,44 @@ def _categories(kind: str) -> list[Category]:
     return list(Category.objects.filter(is_active=True, kind=kind).order_by("order", "code"))
 
 
+# Categories shown at once on the form; the others wait behind "more", in their groups.
+FIRST_CATEGORIES = 6
+
+
+@dataclass(frozen=True)
+class CategoryChoices:
+    """The category question, made short: the likely ones first, the rest grouped behind "more"."""
+
+    first: list[Category]
+    more: list[tuple[str, list[Category]]]  # (group name, its categories), in the categories' order
+
+    @property
+    def more_count(self) -> int:
+        return sum(len(group) for _name, group in self.more)
+
+
+def category_choices(
+    categories: list[Category], *, chosen: Category | None, suggested: list[Category]
+) -> CategoryChoices:
+    """The chosen category, then those suggested by the description, then the ones residents chose
+    most lately (by the back office's order while there are no tickets), up to FIRST_CATEGORIES."""
+    rank = {pk: position for position, pk in enumerate(popular_category_ids())}
+    by_popularity = sorted(categories, key=lambda c: (rank.get(c.pk, len(rank)), c.order, c.code))
+    first: list[Category] = []
+    for category in [*([chosen] if chosen else []), *suggested, *by_popularity]:
+        if category in categories and category not in first and len(first) < FIRST_CATEGORIES:
+            first.append(category)
+    groups: dict[str, list[Category]] = {}
+    for category in categories:
+        if category not in first:
+            groups.setdefault(category.group or _("Other matters"), []).append(category)
+    return CategoryChoices(first=first, more=list(groups.items()))
+
+
 def suggestions_for(text: str, kind: str) -> list[Category]:
-    """Suggested categories for a description; none when the suggester is missing or fails."""
+    """Suggested categories for a description; none when the suggester fails."""
     text = (text or "").strip()
     if len(text) < 2:
-        return []
-    try:
-        from gongzhi.tickets.suggest import suggest_categories
-    except ImportError:
         return []
     try:
         return list(suggest_categories(text, kind))[:3]
@@ -214,13 +245,15 @@ def ticket_new(request: HttpRequest, token: str, kind: str) -> HttpResponse:
             if ticket is not None:
                 return HttpResponseRedirect(reverse("tickets:follow", args=[ticket.follow_token]) + "?new=1")
     form_action = reverse("tickets:resident_new", args=[token, ticket_kind.value])
+    suggested = suggestions_for(request.POST.get("description", ""), ticket_kind)
     context = {
         "token": token,
         "place": place_of(plate.node),
         "kind": ticket_kind,
         "form": form,
         "categories": categories,
-        "suggestions": suggestions_for(request.POST.get("description", ""), ticket_kind),
+        "suggestions": suggested,
+        "category_choices": category_choices(categories, chosen=category, suggested=suggested),
         "phone_box": _phone_box(
             request, token, PhonePurpose.TICKET, error=phone_error, sent_to=sent_to, form_action=form_action
         ),
@@ -529,8 +562,8 @@ def _who(event: TicketEvent, level: int) -> str:
     """A role title, never a staff member's name."""
     if event.actor_label == "resident":
         return _("You")
-    if event.actor_id is None and event.action in (EventAction.REPORTED_IN, EventAction.DEPARTMENT_ACTED):
-        return event.actor_label  # a department's name, not a person's
+    if event.action in (EventAction.REPORTED_IN, EventAction.DEPARTMENT_ACTED) and event.actor_label:
+        return event.actor_label  # the department's name, never its handler's
     if event.actor_id is None:
         return _("The system")
     return _WHO.get(Level(level), _WHO[Level.GRID])()

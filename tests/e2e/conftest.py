@@ -187,3 +187,66 @@ def site(browser: Browser, live_server: Any, _audit_log_flushable: None) -> Iter
     yield current
     context.close()
     assert not current.failed_requests, "static files failed to load:\n" + "\n".join(current.failed_requests)
+
+
+def last_sms_code(mobile: str) -> str:
+    """The one-time code last sent to `mobile` (the development SMS gateway: read from the outbox)."""
+    import re
+
+    from gongzhi.core.personal import mask_phone
+    from gongzhi.notifications.models import Notification
+
+    message = Notification.objects.filter(
+        phone__in=[mobile, mask_phone(mobile)], event_type="phone.code"
+    ).latest("pk")
+    match = re.search(r"\b\d{6}\b", message.subject)
+    assert match, message.subject
+    return match.group()
+
+
+def photo_upload(name: str, colour: tuple[int, int, int] = (180, 190, 200)) -> dict[str, Any]:
+    """A JPEG as the browser's file picker hands it over (with a stripe: not one flat colour)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (1200, 900), colour)
+    image.paste((40, 60, 140), (300, 400, 900, 460))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG")
+    return {"name": name, "mimeType": "image/jpeg", "buffer": buffer.getvalue()}
+
+
+def describe_matter(
+    page: Page, *, description: str, category: str, answers: dict[str, str], photo: str
+) -> None:
+    """On a resident's new-ticket page: type the description, tap the suggested `category`, answer
+    its text questions and choose a photo (through the page's own photo button's input)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_function("() => window.htmx !== undefined")  # htmx is deferred
+    page.locator("textarea[name=description]").fill(description)
+    chip = page.locator(f"#suggestions [data-pick={category}]")
+    expect(chip).to_be_visible()
+    chip.click()
+    expect(page.locator(f"input[name=category][value={category}]")).to_be_checked()
+    for code, answer in answers.items():
+        field = page.locator(f"[name=answer_{code}]")
+        expect(field).to_be_visible()
+        field.fill(answer)
+    page.locator("input[type=file][name=photos]").set_input_files(files=[photo_upload(photo)])  # type: ignore[list-item]
+    expect(page.locator("#id_photos-count")).to_contain_text("1")
+
+
+def verify_phone(page: Page, mobile: str) -> None:
+    """The phone box: send a code to `mobile`, type it in, see the number verified (masked)."""
+    from playwright.sync_api import expect
+
+    from gongzhi.core.personal import mask_phone
+
+    page.locator("#id_phone").fill(mobile)
+    page.locator("#phone-box button[value=send_code]").click()
+    expect(page.locator("#id_code")).to_be_visible()
+    page.locator("#id_code").fill(last_sms_code(mobile))
+    page.locator("#phone-box button[value=verify_code]").click()
+    expect(page.locator("#phone-box .verified")).to_contain_text(mask_phone(mobile))

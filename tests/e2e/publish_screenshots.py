@@ -22,8 +22,8 @@ PICKS = {
     "import-errors-1280": "import-errors-1280",
     "resident-doorplate-375": "resident-doorplate-375",
     "resident-ticket-submitted-375": "resident-submitted-375",
-    "resident-ticket-resolved-375": "resident-ticket-375",
-    "ticket-detail-confirmed-1280": "ticket-detail-1280",
+    "journey-8-rating-375": "resident-ticket-375",
+    "journey-16-confirmed-1280": "ticket-detail-1280",
 }
 
 

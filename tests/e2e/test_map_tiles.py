@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import Site
-from .test_ticket_journey import _world
+from .test_ticket_journey import _world, open_tickets
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -78,6 +78,7 @@ def test_the_map_draws_tickets_over_the_configured_tiles(
     settings.TICKET_MAP_TILES = tile_server.url
     settings.TICKET_MAP_TILE_ATTRIBUTION = "测试瓦片 <script>"
     world = _world()
+    open_tickets(world)
     tree = world["tree"]
     # One real boundary: grid A as a polygon; grid B stays a square around its point.
     tree.grid_a.boundary = {

@@ -884,7 +884,27 @@ class _Simulator:
                 self.report_in
                 * rng.choice((rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9), rng.uniform(0.9, 1.6)))
             )
-            summons = {
+            # 催办, as the sweep does: at the deadline, then every report-in period until it reports in.
+            reminders, remind_at = 0, due
+            while remind_at < reported and remind_at <= self.now:
+                reminders += 1
+                row["reminders"] += 1
+                self._event(
+                    ticket,
+                    remind_at,
+                    EventAction.REMINDED,
+                    label="system",
+                    public=False,
+                    data={
+                        "summons": summons_pk,
+                        "department": department,
+                        "overdue": "report_in",
+                        "reminders": reminders,
+                    },
+                    bump=False,
+                )
+                remind_at += self.report_in
+            summons: dict[str, Any] = {
                 "id": summons_pk,
                 "whistle_id": whistle_pk,
                 "department_id": department,
@@ -893,31 +913,27 @@ class _Simulator:
                 "reported_by_id": None,
                 "action_note": "",
                 "acted_at": None,
-                "reminded_at": None,
+                "reminders": reminders,
+                "remind_at": remind_at,
+                "reminded_at": remind_at - self.report_in if reminders else None,
             }
             self.summonses.append(summons)
-            if reported > due and due <= self.now:
-                summons["reminded_at"] = due
-                row["reminders"] += 1
-                self._event(
-                    ticket,
-                    due,
-                    EventAction.REMINDED,
-                    label="system",
-                    public=False,
-                    data={"summons": summons_pk, "department": department},
-                    bump=False,
-                )
             if reported > self.now:
                 all_acted = False
                 continue
-            summons["reported_at"] = reported
+            summons["reported_at"], summons["remind_at"] = reported, None
             self._event(
                 ticket,
                 reported,
                 EventAction.REPORTED_IN,
                 label=name,
-                data={"summons": summons_pk, "department": department, "late": reported > due},
+                data={
+                    "summons": summons_pk,
+                    "department": department,
+                    "late": reported > due,
+                    "late_minutes": max(0, reported - due),
+                    "reminders": reminders,
+                },
                 bump=False,
             )
             acted = reported + rng.randint(30, max(31, (max(resolve, reported + 60) - reported) * 2 // 3))
@@ -1164,6 +1180,8 @@ class _Simulator:
                 "reported_by_id": None,
                 "action_note": "",
                 "acted_at": None,
+                "reminders": 0,
+                "remind_at": at + self.report_in,  # the sweep reminds it when due
                 "reminded_at": None,
             }
         )
@@ -1220,7 +1238,7 @@ _TICKET_TIMES = (
     "closed_at",
 )
 _WHISTLE_TIMES = ("created_at", "confirmed_at")
-_SUMMONS_TIMES = ("due_at", "reported_at", "acted_at", "reminded_at")
+_SUMMONS_TIMES = ("due_at", "reported_at", "acted_at", "remind_at", "reminded_at")
 _TICKET_DEFAULTS: dict[str, Any] = {
     "submit_key": None,
     "reporter_user_id": None,

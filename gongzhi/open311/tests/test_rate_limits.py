@@ -1,4 +1,5 @@
-"""Rate limits: posts per key (default 60 a minute), GET calls per client address; 429 beyond."""
+"""Rate limits: posts per key (its own limit, else the default of 60 a minute), GET calls per client
+address; 429 beyond."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time_machine
 from django.conf import settings
 from django.test import Client, override_settings
 
-from gongzhi.open311.services import open311_key_issue
+from gongzhi.open311.services import open311_key_issue, open311_key_update
 from gongzhi.open311.tests.conftest import BASE, Setup, form, json_of, post, xml_of
 from gongzhi.tickets.models import Ticket
 
@@ -30,10 +31,45 @@ def test_posts_beyond_the_key_limit_answer_429(client: Client, setup: Setup) -> 
     assert xml_of(refused).findtext("error/code") == "429"
     assert Ticket.objects.count() == 2
     # Another key has its own budget; and the next minute the first one may post again.
-    other = open311_key_issue(actor=None, name="other").secret
+    other = open311_key_issue(actor=None, name="other", organization_id=setup.organization.pk).secret
     assert post(client, **form(setup, api_key=other)).status_code == 200
     with time_machine.travel(NOW + dt.timedelta(minutes=1), tick=False):
         assert post(client, **form(setup, description="下一分钟：楼顶漏雨")).status_code == 200
+
+
+@time_machine.travel(NOW, tick=False)
+@override_settings(RATE_LIMITS={**settings.RATE_LIMITS, "open311_post": "2/minute"})
+def test_a_key_s_own_limit_overrides_the_default(client: Client, setup: Setup) -> None:
+    """A key with its own limit (higher or lower) posts that many a minute; one without, the default."""
+    generous = open311_key_issue(
+        actor=None, name="hotline", organization_id=setup.organization.pk, posts_per_minute=4
+    )
+    strict = open311_key_issue(
+        actor=None, name="kiosk", organization_id=setup.organization.pk, posts_per_minute=1
+    )
+    answers = {
+        name: [
+            post(client, **form(setup, api_key=secret, description=f"{name}第{n}次：楼顶漏雨")).status_code
+            for n in range(5)
+        ]
+        for name, secret in (("generous", generous.secret), ("strict", strict.secret), ("default", setup.key))
+    }
+    assert answers == {
+        "generous": [200, 200, 200, 200, 429],
+        "strict": [200, 429, 429, 429, 429],
+        "default": [200, 200, 429, 429, 429],
+    }
+    assert Ticket.objects.count() == 4 + 1 + 2
+    # Lowered in the back office: the next post sees the new limit (the memoized key is dropped on save).
+    open311_key_update(
+        actor=None, key_id=generous.key.pk, organization_id=setup.organization.pk, posts_per_minute=1
+    )
+    with time_machine.travel(NOW + dt.timedelta(minutes=1), tick=False):
+        statuses = [
+            post(client, **form(setup, api_key=generous.secret, description=f"下一分钟{n}")).status_code
+            for n in range(2)
+        ]
+    assert statuses == [200, 429]
 
 
 @time_machine.travel(NOW, tick=False)

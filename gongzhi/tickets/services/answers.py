@@ -7,10 +7,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import prefetch_related_objects
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from gongzhi.core.errors import ValidationFailed
+from gongzhi.tickets.deadlines import LOCAL
 from gongzhi.tickets.models import Category, CategoryQuestion, QuestionType
 from gongzhi.tickets.routing import memoized
 
@@ -48,17 +49,41 @@ def _one(question: CategoryQuestion, value: Any) -> Any:
         if not number.is_finite() or abs(number) > Decimal("1e9"):
             raise ValueError(_("Enter a number."))
         return str(number)
+    if question.datatype == QuestionType.DATE:
+        return _date(text).isoformat()
     if question.datatype == QuestionType.DATETIME:
-        parsed = parse_datetime(text) or (
-            dt.datetime.fromisoformat(text) if len(text) == 10 and text[4] == "-" else None
-        )
-        if parsed is None:
-            raise ValueError(_("Enter a date and time, e.g. 2026-11-20 08:30."))
-        return parsed.isoformat()
+        return _moment(text).isoformat()
     limit = 200 if question.datatype == QuestionType.STRING else 2000
     if len(text) > limit:
         raise ValueError(_("Keep the answer under %(limit)d characters.") % {"limit": limit})
     return text
+
+
+def _date(text: str) -> dt.date:
+    """A calendar day, written 2026-11-20: a date has no time and no time zone to shift it by."""
+    try:
+        day = parse_date(text) if len(text) == 10 else None
+    except ValueError:  # well formed but impossible: 2026-02-30
+        day = None
+    if day is None:
+        raise ValueError(_("Enter a date, e.g. 2026-11-20."))
+    return day
+
+
+def _moment(text: str) -> dt.datetime:
+    """A moment: a W3C date and time with its offset (an Open311 client's), or without one (the
+    browser's date-time field) read in Asia/Shanghai; a day alone means its midnight there."""
+    try:
+        moment = parse_datetime(text) or (
+            dt.datetime.combine(day, dt.time()) if len(text) == 10 and (day := parse_date(text)) else None
+        )
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValueError(_("Enter a date and time, e.g. 2026-11-20 08:30."))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL)
+    return moment.astimezone(LOCAL)
 
 
 def answers_clean(category: Category, raw: dict[str, Any]) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from gongzhi.tickets.routing import (
     handlers_of,
     owner_for_level,
 )
-from gongzhi.tickets.services.notices import notify_resident, notify_staff
+from gongzhi.tickets.services.notices import notify_resident, notify_staff, public_text, resident_phones
 from gongzhi.tickets.workflow import AWAITING_RESOLUTION, Level, TicketAction, TicketState, next_state
 
 
@@ -288,9 +288,41 @@ def ticket_reject(*, actor: Actor, ticket_id: int, reason: str) -> Ticket:
     return ticket
 
 
+def _ensure_may_merge_into(survivor: Ticket) -> None:
+    """A duplicate joins a ticket still in the loop: open, or resolved and waiting for its rating.
+
+    A closed, rejected or merged ticket is refused with the reason: nothing more will happen on it,
+    so the duplicate's reporter would never hear of their matter again.
+    """
+    number = survivor.number
+    if survivor.state == TicketState.MERGED:
+        into = survivor.merged_into.number if survivor.merged_into else ""
+        message = _("Ticket %(number)s was itself merged into %(into)s: merge into that one.") % {
+            "number": number,
+            "into": into,
+        }
+    elif survivor.state == TicketState.CLOSED:
+        message = _(
+            "Ticket %(number)s is closed: nothing more will happen on it. Handle this ticket on its own."
+        ) % {"number": number}
+    elif survivor.state == TicketState.REJECTED:
+        message = _(
+            "Ticket %(number)s was rejected: it will not be handled. Handle this ticket on its own."
+        ) % {"number": number}
+    else:
+        return
+    raise ValidationFailed(message, code="not_mergeable", extra={"fields": {"into": message}})
+
+
 @transaction.atomic
 def ticket_merge(*, actor: Actor, ticket_id: int, into_id: int, note: str = "") -> Ticket:
-    """Merge a duplicate into a surviving ticket; its reporter then follows the survivor."""
+    """Merge a duplicate into a surviving ticket; its reporters then follow the survivor.
+
+    Into an open ticket, they hear its outcome when it comes. Into a ticket already resolved, they
+    hear the outcome at once, in the merge's own message. Only the survivor's own reporter rates it:
+    one ticket, one rating (the satisfaction rate counts tickets); a merged reporter who is not
+    satisfied files a new ticket, which the follow page offers.
+    """
     if ticket_id == into_id:
         raise ValidationFailed(_("A ticket cannot be merged into itself."))
     # Lock both in id order so two merges in opposite directions cannot deadlock.
@@ -298,12 +330,11 @@ def ticket_merge(*, actor: Actor, ticket_id: int, into_id: int, note: str = "") 
     locked = {first: _lock(actor, first), second: _lock(actor, second)}
     ticket, survivor = locked[ticket_id], locked[into_id]
     ensure_can_handle(actor, ticket)
-    if not survivor.is_open and survivor.state != TicketState.RESOLVED:
-        raise ValidationFailed(_("Merge into an open ticket."))
-    if survivor.merged_into_id is not None:
-        raise ValidationFailed(_("Merge into an open ticket."))
+    _ensure_may_merge_into(survivor)
     old = ticket.state
     now = clock.now()
+    # The duplicate's reporter and those merged into it before: all follow the survivor now.
+    phones = resident_phones(ticket)
     _save(ticket, state=next_state(old, TicketAction.MERGE), merged_into=survivor, closed_at=now)
     event = _event(
         ticket,
@@ -312,17 +343,19 @@ def ticket_merge(*, actor: Actor, ticket_id: int, into_id: int, note: str = "") 
         at=now,
         from_state=old,
         note=note.strip(),
-        data={"into": survivor.number},
+        data={"into": survivor.number, "into_state": survivor.state},
     )
-    # The merged ticket's own children follow the survivor too.
     Ticket.objects.filter(merged_into=ticket).update(merged_into=survivor)
     _event(survivor, actor, EventAction.COMMENTED, at=now, note=note.strip(), data={"merged": ticket.number})
-    notify_resident(
-        ticket,
-        event,
-        text=_("Your ticket %(number)s is handled together with %(survivor)s; you will hear its outcome.")
-        % {"number": ticket.number, "survivor": survivor.number},
-    )
+    if survivor.state == TicketState.RESOLVED:
+        text = _(
+            "Your ticket %(number)s is the same matter as %(survivor)s, which was already resolved: %(outcome)s"
+        ) % {"number": ticket.number, "survivor": survivor.number, "outcome": survivor.resolution_note[:80]}
+    else:
+        text = _(
+            "Your ticket %(number)s is handled together with %(survivor)s; you will hear its outcome."
+        ) % {"number": ticket.number, "survivor": survivor.number}
+    notify_resident(ticket, event, text=text, phones=phones)
     return survivor
 
 
@@ -374,8 +407,9 @@ def _reopen(
         ticket,
         event,
         users=handlers_of(ticket.owner_node, LEVEL_HANDLERS[ticket.level]),
+        # The subject also travels in the webhooks' documents: the resident's words, masked.
         subject=_("Ticket %(number)s reopened: %(reason)s")
-        % {"number": ticket.number, "reason": reason[:80]},
+        % {"number": ticket.number, "reason": public_text(ticket, reason)[:80]},
     )
     return event
 
@@ -457,8 +491,11 @@ def ticket_whistle(*, actor: Actor, ticket_id: int, department_ids: Sequence[int
         created_by=actor.user,
         created_at=now,
     )
-    due = now + dt.timedelta(minutes=settings.TICKET_REPORT_IN_MINUTES)
-    Summons.objects.bulk_create([Summons(whistle=whistle, department=d, due_at=due) for d in departments])
+    category = ticket.category
+    due = add_duration(now, category.report_in_period(), category.counting)
+    Summons.objects.bulk_create(
+        [Summons(whistle=whistle, department=d, due_at=due, remind_at=due) for d in departments]
+    )
     names = "、".join(d.name for d in departments)
     event = _event(
         ticket,
@@ -492,6 +529,19 @@ def _lock_summons(actor: Actor, summons_id: int) -> Summons:
     return summons
 
 
+def _report_in_data(summons: Summons, now: dt.datetime) -> dict[str, Any]:
+    """The report-in as the roll-ups read it: `late` (the department reported after its deadline;
+    the insight issue counts it), by how many minutes (calendar time), and the reminders (催办) it got."""
+    late_by = max(0, int((now - summons.due_at).total_seconds() // 60))
+    return {
+        "summons": summons.pk,
+        "department": summons.department_id,
+        "late": now > summons.due_at,
+        "late_minutes": late_by,
+        "reminders": summons.reminders,
+    }
+
+
 @transaction.atomic
 def summons_report_in(*, actor: Actor, summons_id: int, note: str = "") -> Summons:
     """报到: a department handler acknowledges the summons."""
@@ -499,8 +549,8 @@ def summons_report_in(*, actor: Actor, summons_id: int, note: str = "") -> Summo
     if summons.reported_at is not None:
         raise ValidationFailed(_("Your department has already reported in."))
     now = clock.now()
-    summons.reported_at, summons.reported_by = now, actor.user
-    summons.save(update_fields=["reported_at", "reported_by"])
+    summons.reported_at, summons.reported_by, summons.remind_at = now, actor.user, None
+    summons.save(update_fields=["reported_at", "reported_by", "remind_at"])
     ticket = summons.whistle.ticket
     event = _event(
         ticket,
@@ -509,7 +559,7 @@ def summons_report_in(*, actor: Actor, summons_id: int, note: str = "") -> Summo
         at=now,
         label=summons.department.name,
         note=note.strip(),
-        data={"summons": summons.pk, "department": summons.department_id, "late": now > summons.due_at},
+        data=_report_in_data(summons, now),
     )
     notify_staff(
         ticket,
@@ -580,8 +630,10 @@ def whistle_confirm(
     now = clock.now()
     whistle.confirmed_at, whistle.confirmed_by = now, actor.user
     whistle.save(update_fields=["confirmed_at", "confirmed_by"])
-    _event(ticket, actor, EventAction.CONFIRMED, at=now, note=note, data={"whistle": whistle.pk})
-    if not ticket.whistles.filter(confirmed_at__isnull=True).exists():
+    confirmed = _event(ticket, actor, EventAction.CONFIRMED, at=now, note=note, data={"whistle": whistle.pk})
+    if ticket.whistles.filter(confirmed_at__isnull=True).exists():
+        _attach(ticket, confirmed, photos, now)  # another whistle still waits: the photos stay with this step
+    else:  # the photos are the outcome the resident rates
         _resolve(ticket, actor, note, photos, now, public_outcome)
     return ticket
 

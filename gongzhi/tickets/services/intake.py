@@ -30,7 +30,7 @@ from gongzhi.tickets.models import (
     TicketKind,
     TicketPhoto,
 )
-from gongzhi.tickets.routing import LEVEL_HANDLERS, handlers_of, route
+from gongzhi.tickets.routing import LEVEL_HANDLERS, handlers_of, level_owner, route
 from gongzhi.tickets.services.answers import active_category, answers_clean
 from gongzhi.tickets.services.notices import notify_staff
 from gongzhi.tickets.workflow import Level, TicketState
@@ -162,9 +162,7 @@ def _prepare(*, actor: Actor | None, data: TicketInput) -> _Prepared:
     if data.channel in STAFF_CHANNELS and actor is not None:
         actor.ensure_can(Perm.HANDLE_TICKETS, node.path)
     grid, levels = route(node)
-    level = Level(category.default_level)
-    while level not in levels:
-        level = Level(level - 1)
+    level, owner = level_owner(levels, category.default_level)
     return _Prepared(
         category=category,
         description=description,
@@ -173,8 +171,8 @@ def _prepare(*, actor: Actor | None, data: TicketInput) -> _Prepared:
         node=node,
         grid=grid,
         level=level,
-        owner=levels[level],
-        handlers=handlers_of(levels[level], LEVEL_HANDLERS[level]),
+        owner=owner,
+        handlers=handlers_of(owner, LEVEL_HANDLERS[level]),
     )
 
 

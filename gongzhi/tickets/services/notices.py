@@ -11,12 +11,18 @@ from collections.abc import Iterable
 from django.urls import reverse
 
 from gongzhi.accounts.models import User
+from gongzhi.core import personal
 from gongzhi.notifications.services import notify
 from gongzhi.tickets.models import Ticket, TicketEvent
 
 
 def _payload(ticket: Ticket, event: TicketEvent) -> dict[str, object]:
-    # No personal data leaves in a webhook: the ticket's number, place, category and state only.
+    """What a webhook's receiver (a department's system, outside the platform) learns of an event.
+
+    No personal data leaves: the ticket's number, place, category and state, and its description
+    masked as the public Open311 calls show it (mobiles, e-mail addresses, ID numbers and the
+    reporter's name); never the reporter's name or phone themselves.
+    """
     return {
         "event": event.action,
         "event_id": event.pk,
@@ -27,9 +33,14 @@ def _payload(ticket: Ticket, event: TicketEvent) -> dict[str, object]:
             "state": ticket.state,
             "level": ticket.level,
             "node": ticket.node.code,
-            "description": ticket.description,
+            "description": public_text(ticket, ticket.description),
         },
     }
+
+
+def public_text(ticket: Ticket, text: str) -> str:
+    """`text` (the ticket's description, a resident's comment) with the personal data in it masked."""
+    return personal.mask_personal_text(text, names=(ticket.reporter_name,))
 
 
 def notify_staff(
@@ -62,8 +73,11 @@ def resident_phones(ticket: Ticket) -> list[str]:
     return phones
 
 
-def notify_resident(ticket: Ticket, event: TicketEvent, *, text: str) -> None:
-    phones = resident_phones(ticket)
+def notify_resident(
+    ticket: Ticket, event: TicketEvent, *, text: str, phones: list[str] | None = None
+) -> None:
+    """An SMS to the ticket's reporters (`resident_phones`, unless `phones` names them) with a link to follow it."""
+    phones = resident_phones(ticket) if phones is None else phones
     if not phones:
         return
     notify(

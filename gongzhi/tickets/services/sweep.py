@@ -1,5 +1,8 @@
 """The periodic sweep: escalate overdue tickets, remind late departments, close unrated tickets.
 
+A department that has not reported in by its deadline is reminded then, and again every report-in
+period (its category's) until it reports in; each reminder is counted on the summons and the ticket.
+
 Idempotent by construction: each overdue ticket is changed with compare-and-set on its version
 and its deadline moves forward in the same write, so two sweeps at once, or one after the worker
 was down for a day, escalate a ticket once, not once per missed period.
@@ -17,17 +20,21 @@ handled in chunks of `CHUNK`, each chunk one transaction that
 3. bulk-inserts the events and the outbox rows (the same rows, keys and payloads as
    `notices.notify_staff` writes for one event).
 
-Routing, handlers, deadlines, categories, nodes and webhook endpoints are read once per pass
-(`_Pass`). Measured with `bench/tickets.py --only sweep` (bench/README.md).
+A run makes passes of up to `batch` rows of each kind until nothing more is due or its time
+budget (`SWEEP_BUDGET_SECONDS`) is spent, so a backlog after an outage clears in one run or a
+few, not at one batch a minute. Routing, handlers, deadlines, categories, nodes and webhook
+endpoints are read once per run (`_Pass`). Measured with `bench/tickets.py --only sweep`
+(bench/README.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connection, transaction
@@ -55,6 +62,10 @@ from gongzhi.tickets.workflow import AWAITING_RESOLUTION, AWAITING_RESPONSE, Lev
 
 logger = logging.getLogger(__name__)
 
+# A run's passes stop after this long (the run is every minute; the huey lock keeps two runs of
+# the periodic task from overlapping): after an outage the backlog clears a budget a minute.
+SWEEP_BUDGET_SECONDS = 30.0
+
 # Rows per transaction: short enough that a handler's "accept" never waits long on a sweep's
 # locks, long enough that the per-transaction cost is spread over many tickets.
 CHUNK = 200
@@ -73,9 +84,10 @@ class _LostRace(Exception):
 
 
 class _Pass:
-    """What one pass reads once: owners per (grid, level), handlers per (node, roles), deadlines
-    per category policy, categories, nodes and the active webhook endpoints. Lives for one pass
-    only, so a role or an endpoint changed between passes is seen by the next one."""
+    """What one run of the sweep reads once: owners per (grid, level), handlers per (node, roles),
+    deadlines per category policy, categories, nodes and the active webhook endpoints. Lives for
+    one run only (its passes share it), so a role or an endpoint changed between runs is seen by
+    the next one."""
 
     def __init__(self, now: dt.datetime) -> None:
         self.now = now
@@ -126,7 +138,12 @@ class _Pass:
         return self._departments[department_id]
 
     def deadline(self, category: Category, overdue: str) -> dt.datetime:
-        minutes = category.response_minutes if overdue == "response" else category.resolution_minutes
+        """The next deadline from now for `overdue` ("response", "resolution" or "report_in")."""
+        minutes = {
+            "response": category.response_minutes,
+            "resolution": category.resolution_minutes,
+            "report_in": category.report_in_period(),
+        }[overdue]
         key = (minutes, category.counting)
         if key not in self._deadlines:
             self._deadlines[key] = add_duration(self.now, minutes, category.counting)
@@ -238,6 +255,7 @@ _ESCALATION_FIELDS = (
     "version",
     "number",
     "description",
+    "reporter_name",  # masked in the webhooks' description
     "state",
     "level",
     "reminders",
@@ -360,21 +378,34 @@ def _close_unrated_chunk(versions: dict[int, int], now: dt.datetime) -> int:
 
 
 def _remind_departments_chunk(summons_ids: list[int], run: _Pass) -> int:
-    """Remind each listed department that has not reported in yet, once; count it on the ticket."""
+    """Remind each listed department that has still not reported in and whose reminder is due (催办):
+    count it on the summons and on the ticket, and schedule the next one a report-in period later
+    (the category's, counted as its deadlines are), until the department reports in."""
     now = run.now
-    still_late = {"reported_at__isnull": True, "reminded_at__isnull": True}
+    still_due = {"reported_at__isnull": True, "remind_at__lte": now}
     with transaction.atomic():
         summonses = list(
             Summons.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related(
                 "whistle__ticket__category", "whistle__ticket__node", "whistle__node", "department"
             )
-            .filter(pk__in=summons_ids, **still_late)
+            .filter(pk__in=summons_ids, **still_due)
             .order_by("pk")
         )
         if not summonses:
             return 0
-        Summons.objects.filter(pk__in=[s.pk for s in summonses], **still_late).update(reminded_at=now)
+        # One UPDATE per next-reminder time (a few: one per category policy in the chunk).
+        by_next: dict[dt.datetime, list[Summons]] = defaultdict(list)
+        for summons in summonses:
+            by_next[run.deadline(summons.whistle.ticket.category, "report_in")].append(summons)
+        for next_at, members in by_next.items():
+            changed = Summons.objects.filter(pk__in=[s.pk for s in members], **still_due).update(
+                reminders=F("reminders") + 1, reminded_at=now, remind_at=next_at
+            )
+            if changed != len(members):  # we hold their locks: something is wrong, write nothing
+                raise _LostRace(f"{changed} of {len(members)} summonses changed")
+            for summons in members:
+                summons.reminders += 1
         # A ticket summoning several late departments counts one reminder for each.
         per_ticket = Counter(s.whistle.ticket_id for s in summonses)
         by_count: dict[int, list[int]] = defaultdict(list)
@@ -390,7 +421,12 @@ def _remind_departments_chunk(summons_ids: list[int], run: _Pass) -> int:
                     actor_label="system",
                     action=EventAction.REMINDED,
                     is_public=False,
-                    data={"summons": s.pk, "department": s.department_id},
+                    data={
+                        "summons": s.pk,
+                        "department": s.department_id,
+                        "overdue": "report_in",
+                        "reminders": s.reminders,
+                    },
                 )
                 for s in summonses
             ]
@@ -403,8 +439,8 @@ def _remind_departments_chunk(summons_ids: list[int], run: _Pass) -> int:
                     event,
                     run.department_handlers(s.department_id)
                     + run.handlers(s.whistle.node, LEVEL_HANDLERS[s.whistle.level]),
-                    _("%(department)s has not reported in on ticket %(number)s")
-                    % {"department": s.department.name, "number": s.whistle.ticket.number},
+                    _("%(department)s has not reported in on ticket %(number)s (reminder %(n)d)")
+                    % {"department": s.department.name, "number": s.whistle.ticket.number, "n": s.reminders},
                     organization_ids=[s.department_id],
                 )
                 for s, event in zip(summonses, events, strict=True)
@@ -437,16 +473,37 @@ def due_listing(index_name: str, field: str, now: dt.datetime) -> QuerySet[Ticke
     return Ticket.objects.filter(_due_listing(index_name), **{f"{field}__lte": now}).order_by(field)
 
 
-def tickets_sweep(*, now: dt.datetime | None = None, batch: int = 1000) -> SweepResult:
-    """One pass over what is due at `now`: up to `batch` rows of each kind, in short transactions."""
+def tickets_sweep(
+    *, now: dt.datetime | None = None, batch: int = 1000, budget_seconds: float = SWEEP_BUDGET_SECONDS
+) -> SweepResult:
+    """Everything due at `now`, in passes of up to `batch` rows of each kind (short transactions).
+
+    After a long outage thousands may be due at once: passes follow one another while a pass
+    found a full batch of some kind (there may be more) and changed something, until
+    `budget_seconds` have gone by (measured after each pass; 0: one pass). What is left is due
+    at the next run, a minute later.
+    """
     now = now or clock.now()
     run = _Pass(now)
     result = SweepResult()
+    started = time.monotonic()
+    while True:
+        before = replace(result)
+        full = _sweep_pass(run, result, batch)
+        if not full or result == before or time.monotonic() - started >= budget_seconds:
+            return result
+
+
+def _sweep_pass(run: _Pass, result: SweepResult, batch: int) -> bool:
+    """One pass: up to `batch` rows of each kind, added to `result`; True when a kind had a full batch."""
+    now = run.now
+    full = False
     for overdue, index, field in (
         ("response", "ticket_response_due_open", "response_due_at"),
         ("resolution", "ticket_resolution_due_open", "resolution_due_at"),
     ):
         due = list(due_listing(index, field, now).values_list("pk", "version")[:batch])
+        full |= len(due) == batch
         for versions in _chunks(due):
             escalated, reminded = _escalate_chunk(versions, overdue=overdue, run=run)
             result.escalated += escalated
@@ -454,13 +511,18 @@ def tickets_sweep(*, now: dt.datetime | None = None, batch: int = 1000) -> Sweep
     unrated = list(
         due_listing("ticket_rating_due", "rating_due_at", now).values_list("pk", "version")[:batch]
     )
+    full |= len(unrated) == batch
     for versions in _chunks(unrated):
         result.closed += _close_unrated_chunk(versions, now)
     late = list(
-        Summons.objects.filter(reported_at__isnull=True, reminded_at__isnull=True, due_at__lte=now)
-        .order_by("due_at")
+        Summons.objects.filter(reported_at__isnull=True, remind_at__lte=now)
+        .order_by("remind_at")
         .values_list("pk", flat=True)[:batch]
     )
+    full |= len(late) == batch
     for start in range(0, len(late), CHUNK):
-        result.departments_reminded += _remind_departments_chunk(late[start : start + CHUNK], run)
-    return result
+        try:
+            result.departments_reminded += _remind_departments_chunk(late[start : start + CHUNK], run)
+        except _LostRace as error:
+            logger.warning("tickets sweep: a chunk lost a race and was rolled back (%s)", error)
+    return full

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 from typing import Any
 
 import pytest
@@ -302,10 +301,13 @@ def test_suggestions_come_as_chips_for_the_typed_text(client: Client, world: Wor
     assert 'data-pick="leak"' not in other_kind.content.decode()
 
 
-def test_without_the_suggester_the_form_still_works(
+def test_a_failing_suggester_does_not_break_the_form(
     client: Client, world: World, plate_token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "gongzhi.tickets.suggest", None)  # import fails
+    def broken(text: str, kind: str) -> list[Any]:
+        raise RuntimeError("the dictionary could not be read")
+
+    monkeypatch.setattr("gongzhi.tickets.views_resident.suggest_categories", broken)
 
     response = client.get(f"/d/{plate_token}/new/help/suggest/", {"description": "卫生间漏水了"})
 
@@ -599,6 +601,7 @@ def test_departments_are_named_but_their_staff_are_not(client: Client, world: Wo
     page = client.get(f"/t/{ticket.follow_token}/").content.decode()
 
     assert "城管局" in page
+    assert "城管局 came to help." in page  # the department reported in, under its own name
     assert "Jianguo" not in page and "handler" not in page
 
 
@@ -619,3 +622,71 @@ def test_my_tickets_link_the_community_board_when_it_exists(
         page = client.get(f"/d/{plate_token}/mine/").content.decode()
 
     assert f'href="/board/{world.tree.community.code}/"' in page
+
+
+# --- The category question, made short ---------------------------------------------------------------
+
+
+def _category_radios(html: str) -> tuple[list[str], list[str], list[str]]:
+    """(codes shown at once, codes behind "more", the group names behind "more")."""
+    first, _sep, rest = html.partition('<details class="more-categories"')
+    more, _sep, _after = rest.partition("</details>")
+    codes = re.compile(r'name="category" value="([^"]+)"')
+    return codes.findall(first), codes.findall(more), re.findall(r"<legend>([^<]+)</legend>", more)
+
+
+def test_the_likely_kinds_come_first_and_the_others_wait_grouped_behind_more(
+    client: Client, world: World, plate_token: str
+) -> None:
+    from gongzhi.tickets.models import Category
+
+    help_codes = set(
+        Category.objects.filter(is_active=True, kind=TicketKind.HELP).values_list("code", flat=True)
+    )
+    # Residents chose 噪音扰民 most lately, then 停车管理: those come first.
+    for n in range(3):
+        submit(world.tree, category="noise", submit_key=f"noise-{n}", description="楼下广场舞太吵了")
+    submit(world.tree, category="parking", submit_key="parking", description="车位被占用了")
+
+    page = client.get(f"/d/{plate_token}/new/help/")
+    first, more, groups = _category_radios(page.content.decode())
+
+    assert len(first) == 6 and first[:2] == ["noise", "parking"]
+    assert sorted(first + more) == sorted(help_codes)  # every kind, once
+    assert "水电气热" in groups and "楼院设施" in groups
+    assert f"{len(more)} more kinds" in page.content.decode()
+
+
+def test_the_chosen_and_the_suggested_kinds_come_first_after_a_refusal(
+    client: Client, world: World, plate_token: str
+) -> None:
+    verify_phone(client, plate_token)
+    response = client.post(
+        f"/d/{plate_token}/new/help/",
+        form_data(
+            category="lift-fault",
+            description="电梯又坏了，还有楼道灯不亮",
+            photos=[SimpleUploadedFile("x.jpg", b"not a photo", content_type="image/jpeg")],
+        ),
+    )
+    first, more, _groups = _category_radios(response.content.decode())
+    assert response.status_code == 422
+    assert first[0] == "lift-fault" and "stairwell-light" in first  # chosen, then suggested
+    assert re.search(
+        r'value="lift-fault" id="id_category_lift-fault" required checked', response.content.decode()
+    )
+    assert "lift-fault" not in more and "stairwell-light" not in more
+
+
+def test_the_photo_field_has_our_own_words_not_the_browser_s(
+    client: Client, world: World, plate_token: str
+) -> None:
+    html = client.get(f"/d/{plate_token}/new/help/").content.decode()
+    picker = html[html.index('<span class="photo-picker"') :]
+    picker = picker[: picker.index("</span>\n</span>")]
+    assert 'type="file" name="photos" id="id_photos"' in picker
+    assert 'aria-labelledby="photos-label id_photos-button"' in picker
+    assert (
+        '<label for="id_photos" class="photo-button" id="id_photos-button" hidden>Take or choose photos</label>'
+        in picker
+    )

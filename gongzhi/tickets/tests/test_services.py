@@ -9,7 +9,7 @@ import time_machine
 
 from gongzhi.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gongzhi.notifications.models import Notification
-from gongzhi.tickets.models import EventAction, Ticket, TicketEvent
+from gongzhi.tickets.models import EventAction, Ticket, TicketEvent, TicketPhoto
 from gongzhi.tickets.selectors import ticket_actions_for, ticket_list
 from gongzhi.tickets.services import handling
 from gongzhi.tickets.services.intake import TicketInput, ticket_submit
@@ -232,6 +232,44 @@ def test_whistle_report_in_act_and_confirm_resolves(world: World) -> None:
         "confirmed",
         "resolved",
     ]
+
+
+def test_a_confirmation_s_photos_go_with_the_step_until_the_last_whistle_resolves(
+    world: World, settings: object, tmp_path: object
+) -> None:
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    def jpeg(name: str) -> ContentFile[bytes]:
+        buffer = io.BytesIO()
+        Image.new("RGB", (8, 6)).save(buffer, format="JPEG")
+        return ContentFile(buffer.getvalue(), name=name)
+
+    settings.MEDIA_ROOT = tmp_path  # type: ignore[attr-defined]
+    ticket = submit(world.tree)
+    staff, handler = world.actor(world.community_staff), world.actor(world.handler)
+    handling.ticket_accept(actor=staff, ticket_id=ticket.pk)
+    whistles = [
+        handling.ticket_whistle(
+            actor=staff, ticket_id=ticket.pk, department_ids=[world.department.pk], note=f"第{n}次吹哨"
+        )
+        for n in (1, 2)
+    ]
+    for whistle in whistles:
+        summons = whistle.summonses.get()
+        handling.summons_report_in(actor=handler, summons_id=summons.pk)
+        handling.summons_record_action(actor=handler, summons_id=summons.pk, note="已处置")
+
+    handling.whistle_confirm(
+        actor=staff, whistle_id=whistles[0].pk, note="第一处已复核", photos=[jpeg("a.jpg")]
+    )
+    handling.whistle_confirm(actor=staff, whistle_id=whistles[1].pk, note="全部复核", photos=[jpeg("b.jpg")])
+
+    photos = TicketPhoto.objects.order_by("pk").values_list("event__action", "event__note")
+    assert list(photos) == [("confirmed", "第一处已复核"), ("resolved", "全部复核")]
+    assert Ticket.objects.get(pk=ticket.pk).state == TicketState.RESOLVED
 
 
 def test_only_the_summoned_department_reports_in(world: World) -> None:

@@ -115,26 +115,29 @@ def test_unrated_tickets_close_when_the_rating_window_ends(world: World, clock) 
     assert ticket.events.get(action=EventAction.CLOSED).data == {"unrated": True}
 
 
-def test_a_department_that_does_not_report_in_is_reminded_once(world: World, clock) -> None:
-    ticket = submit(world.tree)
-    staff = world.actor(world.community_staff)
-    handling.ticket_accept(actor=staff, ticket_id=ticket.pk)
-    handling.ticket_whistle(
-        actor=staff, ticket_id=ticket.pk, department_ids=[world.department.pk], note="请到场"
-    )
-    clock.shift(dt.timedelta(minutes=121))
-    assert tickets_sweep().departments_reminded == 1
-    assert tickets_sweep().departments_reminded == 0
-    assert Ticket.objects.get(pk=ticket.pk).events.filter(action=EventAction.REMINDED).count() == 1
-
-
 def test_many_overdue_tickets_each_escalate_once(world: World, clock) -> None:
     tickets = [submit(world.tree, submit_key=f"k{i}") for i in range(25)]
     clock.shift(dt.timedelta(hours=1))
-    assert tickets_sweep(batch=10).escalated == 10
+    assert tickets_sweep(batch=10, budget_seconds=0).escalated == 10  # one pass: one batch
     assert tickets_sweep(batch=100).escalated == 15
     levels = Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("level", flat=True)
     assert set(levels) == {Level.COMMUNITY}
+
+
+def test_a_backlog_clears_in_one_run_of_several_passes(world: World, clock) -> None:
+    """After an outage: passes of a batch each, in one run, until nothing is due (within the budget)."""
+    tickets = [submit(world.tree, submit_key=f"k{i}") for i in range(25)]
+    staff = world.actor(world.community_staff)
+    resolved = tickets[:12]
+    for ticket in resolved:
+        handling.ticket_accept(actor=staff, ticket_id=ticket.pk)
+        handling.ticket_resolve(actor=staff, ticket_id=ticket.pk, note="已处理")
+    clock.shift(dt.timedelta(days=8))
+
+    result = tickets_sweep(batch=5)
+
+    assert (result.escalated, result.closed) == (13, 12)
+    assert tickets_sweep(batch=5) == SweepResult()
 
 
 def test_the_periodic_task_wraps_the_sweep(world: World, clock) -> None:

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from gongzhi.accounts.models import Role, User
 from gongzhi.accounts.services import api_token_issue
 from gongzhi.core.testing import make_user
-from gongzhi.tickets.models import Channel, EventAction, Summons, Ticket
+from gongzhi.tickets.models import Channel, EventAction, Summons, Ticket, TicketPhoto
 from gongzhi.tickets.services import handling
 from gongzhi.tickets.tests.factories import World, make_department, make_world, submit
 from gongzhi.tickets.workflow import Level, TicketState
@@ -310,8 +310,6 @@ def test_start_and_resolve_with_a_photo(world: World, settings: Any, tmp_path: A
     act(browser, ticket, "accept")
     assert act(browser, ticket, "start", note="上门查看").status_code == 302
 
-    images = pytest.importorskip("gongzhi.tickets.images")
-    assert images.clean_photo
     response = browser.post(
         f"/tickets/{ticket.number}/resolve/", {"resolve-note": "换了水管", "resolve-photos": [_jpeg()]}
     )
@@ -330,7 +328,6 @@ def test_start_and_resolve_with_a_photo(world: World, settings: Any, tmp_path: A
 
 
 def test_a_non_image_photo_is_refused_next_to_the_field(world: World) -> None:
-    pytest.importorskip("gongzhi.tickets.images")
     ticket = submit(world.tree)
     browser = Browser(world.worker_a)
     act(browser, ticket, "accept")
@@ -457,6 +454,86 @@ def test_a_whistle_to_a_department_through_to_confirmation(world: World) -> None
         f"/tickets/{ticket.number}/whistles/{summons.whistle_id}/confirm/", {"note": "现场已恢复"}
     )
     assert again.status_code == 422
+
+
+def _whistled(world: World) -> tuple[Ticket, Summons, Browser, Browser]:
+    """A ticket the community summoned 城管局 to, which has reported in."""
+    ticket = submit(world.tree)
+    staff, handler = Browser(world.community_staff), Browser(world.handler)
+    act(staff, ticket, "accept")
+    staff.post(
+        f"/tickets/{ticket.number}/whistle/",
+        {"whistle-note": "占道经营，请城管到场", "whistle-departments": [world.department.pk]},
+    )
+    summons = Summons.objects.get()
+    assert handler.post(f"/tickets/summons/{summons.pk}/report-in/", {}).status_code == 302
+    return ticket, summons, staff, handler
+
+
+def _not_a_photo() -> io.BytesIO:
+    fake = io.BytesIO(b"%PDF-1.4 not a picture")
+    fake.name = "scan.jpg"
+    return fake
+
+
+def test_a_department_records_its_work_with_a_photo(world: World, settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    ticket, summons, staff, handler = _whistled(world)
+    for page in ("/tickets/summons/", f"/tickets/{ticket.number}/"):
+        html = text(handler.get(page))
+        assert 'enctype="multipart/form-data"' in html and f'id="act-photos-{summons.pk}"' in html
+
+    response = handler.post(
+        f"/tickets/summons/{summons.pk}/act/",
+        {"note": "已清理占道摊位", "photos": [_jpeg()], "next": "ticket"},
+    )
+
+    assert response.status_code == 302 and response["Location"] == f"/tickets/{ticket.number}/"
+    photo = TicketPhoto.objects.get()
+    assert photo.event is not None and photo.event.action == EventAction.DEPARTMENT_ACTED
+    assert photo.width == 40 and photo.image.name.endswith(".jpg")
+    url = f"/tickets/{ticket.number}/photos/{photo.pk}/"
+    assert url in text(staff.get(f"/tickets/{ticket.number}/"))
+    assert b"".join(handler.get(url).streaming_content)[:2] == b"\xff\xd8"
+
+
+def test_a_department_s_file_that_is_no_photo_is_refused_and_nothing_recorded(world: World) -> None:
+    _ticket, summons, _staff, handler = _whistled(world)
+
+    response = handler.post(
+        f"/tickets/summons/{summons.pk}/act/", {"note": "已清理", "photos": [_not_a_photo()]}
+    )
+
+    assert response.status_code == 422
+    assert "This file is not a photo." in text(response)
+    summons.refresh_from_db()
+    assert (summons.acted_at, summons.action_note) == (None, "")
+    assert not TicketPhoto.objects.exists()
+
+
+def test_the_summoning_level_confirms_with_a_photo_the_resident_sees(
+    world: World, settings: Any, tmp_path: Any, client: Any
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    ticket, summons, staff, handler = _whistled(world)
+    handler.post(f"/tickets/summons/{summons.pk}/act/", {"note": "已清理占道摊位"})
+    confirm_url = f"/tickets/{ticket.number}/whistles/{summons.whistle_id}/confirm/"
+    page = text(staff.get(f"/tickets/{ticket.number}/"))
+    assert 'hx-encoding="multipart/form-data"' in page and f'id="confirm-photos-{summons.whistle_id}"' in page
+
+    refused = staff.post(confirm_url, {"note": "现场已恢复", "photos": [_not_a_photo()]})
+    assert refused.status_code == 422 and "This file is not a photo." in text(refused)
+    assert refreshed(ticket).state == TicketState.IN_PROGRESS and not TicketPhoto.objects.exists()
+
+    assert staff.post(confirm_url, {"note": "现场已恢复", "photos": [_jpeg(), _jpeg()]}).status_code == 302
+    ticket = refreshed(ticket)
+    assert ticket.state == TicketState.RESOLVED
+    photos = list(TicketPhoto.objects.select_related("event"))
+    assert [p.event.action for p in photos if p.event] == [EventAction.RESOLVED, EventAction.RESOLVED]
+    # The resident sees them as the outcome of the work.
+    follow = client.get(f"/t/{ticket.follow_token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for photo in photos:
+        assert f"/t/{ticket.follow_token}/photos/{photo.pk}/" in follow
 
 
 def test_a_department_not_summoned_does_not_see_the_ticket(world: World) -> None:

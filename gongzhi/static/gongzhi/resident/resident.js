@@ -1,4 +1,5 @@
-// Resident pages: the "large text" switch, suggestion chips, and a guard against double submits.
+// Resident pages: the "large text" switch, suggestion chips, and a guard against double submits
+// (the photo picker is photo-picker.js, shared with the staff pages).
 // Every page works without this file; it only makes things quicker and kinder.
 (function () {
   "use strict";
@@ -16,6 +17,9 @@
     var radios = document.querySelectorAll("input[name=category]");
     for (var i = 0; i < radios.length; i++) {
       if (radios[i].value === code) {
+        // A kind behind "more": open it, so the chosen one is seen (and focusable).
+        var more = radios[i].closest ? radios[i].closest("details") : null;
+        if (more) { more.open = true; }
         radios[i].checked = true;
         radios[i].dispatchEvent(new Event("change", { bubbles: true }));
         radios[i].focus();
@@ -63,14 +67,6 @@
         var label = submitter.getAttribute("data-sending-label");
         if (label) { submitter.textContent = label; }
       });
-      var photos = form.querySelector("input[type=file]");
-      var note = document.getElementById("photos-count");
-      if (photos && note) {
-        photos.addEventListener("change", function () {
-          var n = photos.files ? photos.files.length : 0;
-          note.textContent = n > 3 ? note.getAttribute("data-too-many") : (n ? note.getAttribute("data-chosen").replace("{n}", n) : "");
-        });
-      }
     }
   });
 })();

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0002_seed_default_categories'),
+        ('tickets', '0008_summons_remind_index'),
     ]
 
     operations = [
