@@ -31,6 +31,7 @@ _CN_DIGIT = "零〇一二两三四五六七八九十百"
 _ID_NUMBER = re.compile(r"(?<![0-9])\d{17}[\dXx](?![0-9A-Za-z])|(?<![0-9])\d{15}(?![0-9])")
 # Seven or more digits, possibly split by spaces or dashes, maybe with +86: a mobile or a landline.
 _PHONE = re.compile(r"\+?\d(?:[\s\-－—]?\d){6,}")
+# Digits followed by * are a phone masked already (138****5678), never a door number.
 # A date (2026-11-24, 2026/11/24) has as many digits as a landline: it is not a phone number.
 _DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -38,11 +39,11 @@ _DOOR = re.compile(
     "|".join(
         (
             # 2-3-502, 3-502 (building-entrance-room; a date such as 11-24 is not one)
-            r"(?<![\d.])\d{1,3}(?:\s*[-－—]\s*\d{1,3}){0,2}\s*[-－—]\s*\d{3,4}(?![\d.])",
+            r"(?<![\d.])\d{1,3}(?:\s*[-－—]\s*\d{1,3}){0,2}\s*[-－—]\s*\d{3,4}(?![\d.*])",
             # 502室, 1203户, 502号房, 五零二室
             rf"(?:\d+|[{_CN_DIGIT}]+)\s*(?:室|户|号房|房间)",
             # 3单元502, 1号楼502, 2栋1101: a room number after the unit or the building
-            rf"(?:单元|号楼|栋|幢|楼)\s*(?:\d{{3,4}}|[{_CN_DIGIT}]{{3,4}})(?![\d号])",
+            rf"(?:单元|号楼|栋|幢|楼)\s*(?:\d{{3,4}}|[{_CN_DIGIT}]{{3,4}})(?![\d号*])",
         )
     )
 )

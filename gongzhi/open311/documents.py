@@ -177,7 +177,7 @@ def service_requests(tickets: list[Ticket]) -> list[dict[str, Any]]:
             "updated_datetime": w3c(_updated(ticket)),
             "expected_datetime": w3c(ticket.resolution_due_at),
             "address": _or_none(place.address),
-            "address_id": ticket.node.code,
+            "address_id": place.address_id,
             "zipcode": None,
             "lat": float(latitude) if latitude is not None else None,
             "long": float(longitude) if longitude is not None else None,

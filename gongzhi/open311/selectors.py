@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
-from gongzhi.core import personal
+from gongzhi.core import personal, redact
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.territory.models import Node, NodeKind
 from gongzhi.tickets.models import Category, Ticket, TicketEvent
@@ -180,35 +180,42 @@ def request_for_token(token: str) -> Ticket:
 
 @dataclass(frozen=True)
 class Place:
-    address: str  # most specific first: "101, 1号楼, 春都华府, 奎星楼社区, 鼓楼街道, 兖州区"
+    address: str  # most specific first: "1号楼, 春都华府, 奎星楼社区, 鼓楼街道, 兖州区"
     latitude: Decimal | None  # the node's point, else its nearest ancestor's
     longitude: Decimal | None
+    address_id: str  # the code of the place named: the node's, or its entrance's (building's) for a household
 
 
-def places_of(nodes: Iterable[Node]) -> dict[int, Place]:
-    """Each node's address in words and its point (or its nearest ancestor's). One query."""
+def places_of(nodes: Iterable[Node], *, with_household: bool = False) -> dict[int, Place]:
+    """Each node's address in words and its point (or its nearest ancestor's). One query.
+
+    Published addresses stop at the entrance (or building): a household's door would tell strangers
+    which flat complained. `with_household` keeps the door, for the ticket's own words."""
     nodes = list(nodes)
     paths = {path for node in nodes for path in node.ancestor_paths}
     rows = {
         row[0]: row
         for row in Node.objects.filter(path__in=paths).values_list(
-            "path", "name", "kind", "latitude", "longitude"
+            "path", "name", "kind", "latitude", "longitude", "code"
         )
     }
+    parts = ADDRESS_PART_KINDS if with_household else ADDRESS_PART_KINDS - {NodeKind.HOUSEHOLD}
     places: dict[int, Place] = {}
     for node in nodes:
         chain = [rows[path] for path in reversed(node.ancestor_paths) if path in rows]
-        address = ", ".join(name for _path, name, kind, _lat, _long in chain if kind in ADDRESS_PART_KINDS)
-        point = next(
-            ((lat, long) for *_rest, lat, long in chain if lat is not None and long is not None), None
-        )
-        places[node.pk] = Place(address, *(point or (None, None)))
+        address = ", ".join(row[1] for row in chain if row[2] in parts)
+        point = next(((row[3], row[4]) for row in chain if row[3] is not None and row[4] is not None), None)
+        named = next((row for row in chain if row[2] != NodeKind.HOUSEHOLD or with_household), None)
+        latitude, longitude = point or (None, None)
+        places[node.pk] = Place(address, latitude, longitude, named[5] if named else "")
     return places
 
 
 def public_text(text: str, *, reporter_name: str = "") -> str:
-    """Free text fit for strangers: phone numbers, e-mail addresses, ID numbers and the reporter's name masked."""
-    return personal.mask_personal_text(text, names=(reporter_name,))
+    """Free text fit for strangers: phone numbers, e-mail addresses, ID numbers and the reporter's name
+    masked; door numbers and people named with a form of address (王师傅) too, since the published
+    address stops at the entrance (`gongzhi.core.redact`, as on the public board)."""
+    return redact.redact(personal.mask_personal_text(text, names=(reporter_name,)), names=(reporter_name,))
 
 
 # --- locations -----------------------------------------------------------------------------

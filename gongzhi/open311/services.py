@@ -298,7 +298,7 @@ def open311_request_create(*, key: Open311Key, data: Open311Post) -> tuple[Ticke
         raise ValidationFailed(_("description is limited to 4,000 characters."))
     if not description:
         # Open311 makes the description optional; a ticket needs words, so name the matter and place.
-        description = f"{category.name}: {selectors.places_of([node])[node.pk].address}"
+        description = f"{category.name}: {selectors.places_of([node], with_household=True)[node.pk].address}"
     now = clock.now()
     created: list[Open311Submission] = []
 

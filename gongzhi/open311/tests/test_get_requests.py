@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import time_machine
@@ -79,8 +80,10 @@ def test_a_request_shows_status_agency_times_and_place(client: Client, setup: Se
     assert request["requested_datetime"] == "2026-11-25T10:00:00+08:00"
     assert request["updated_datetime"] == "2026-11-25T10:00:00+08:00"
     assert request["expected_datetime"] == "2026-11-28T10:00:00+08:00"
-    assert request["address"] == "101, 1号楼, 春都华府, 奎星楼社区, 鼓楼街道, 兖州区"
-    assert request["address_id"] == "KXL-CDHF-1-101"
+    # Published at the building: a door would tell strangers which flat complained.
+    assert request["address"] == "1号楼, 春都华府, 奎星楼社区, 鼓楼街道, 兖州区"
+    assert request["address_id"] == setup.tree.building_a.code
+    assert "101" not in json.dumps(request, ensure_ascii=False)
     # The household has no point of its own: its building's.
     assert (request["lat"], request["long"]) == (35.55, 116.83)
     assert "media_url" not in request  # no public photo address exists

@@ -30,4 +30,7 @@ def test_email_addresses_and_the_reporters_name_are_masked() -> None:
         public_text("联系邮箱zhang.xy@example.org，找张秀英", reporter_name="张秀英")
         == "联系邮箱***@***，找张**"
     )
-    assert public_text("门牌101室，面积89.5平方米") == "门牌101室，面积89.5平方米"
+    # The published address stops at the entrance, so a door number in the words is masked too.
+    assert public_text("门牌101室，面积89.5平方米") == "门牌***，面积89.5平方米"
+    shown = public_text("王师傅已到3单元502查看")
+    assert "王" not in shown and "502" not in shown and shown.endswith("查看")
