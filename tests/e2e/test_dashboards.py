@@ -65,7 +65,7 @@ def test_the_secretary_finds_the_lagging_grid_and_its_overdue_ticket(site: Site)
     expect(page.locator("h1")).to_contain_text("奎星楼社区")
     expect(page.locator("[data-rate=response]")).to_have_text("50.0%")  # 2 of 4 accepted on time
     expect(page.locator("[data-rate=resolution]")).to_have_text("25.0%")
-    expect(page.locator("#trend-chart canvas")).to_have_count(1)
+    expect(page.locator("[data-chart=trend-data] canvas")).to_have_count(1)
     site.assert_accessible("community dashboard")
     site.screenshot("insight-community-dashboard")
 

@@ -917,7 +917,12 @@ class _Simulator:
                 reported,
                 EventAction.REPORTED_IN,
                 label=name,
-                data={"summons": summons_pk, "department": department, "late": reported > due},
+                data={
+                    "summons": summons_pk,
+                    "whistle": whistle_pk,
+                    "department": department,
+                    "late": reported > due,
+                },
                 bump=False,
             )
             acted = reported + rng.randint(30, max(31, (max(resolve, reported + 60) - reported) * 2 // 3))

@@ -448,7 +448,12 @@ def summons_report_in(*, actor: Actor, summons_id: int, note: str = "") -> Summo
         at=now,
         label=summons.department.name,
         note=note.strip(),
-        data={"summons": summons.pk, "department": summons.department_id, "late": now > summons.due_at},
+        data={
+            "summons": summons.pk,
+            "whistle": summons.whistle_id,  # the roll-ups time the report-in from the whistle
+            "department": summons.department_id,
+            "late": now > summons.due_at,
+        },
     )
     notify_staff(
         ticket,
