@@ -115,7 +115,7 @@ class Series:
 _SUMS = {name: Sum(name) for name in COUNT_FIELDS}
 
 
-def _node(actor: Actor, node: Node | int) -> Node:
+def node_in_scope(actor: Actor, node: Node | int) -> Node:
     """The node if the actor may read its tickets' figures; 404 when it is outside their scope."""
     found = node if isinstance(node, Node) else Node.objects.filter(pk=node).first()
     if found is None:
@@ -148,7 +148,7 @@ def rates_for(*, actor: Actor, node: Node | int, start: dt.date, end: dt.date) -
     """The counts and the three rates of a node's subtree for the tickets received from `start` to
     `end` (local dates, inclusive). Two queries: the node, the sum of at most one row per day."""
     _check_period(start, end)
-    node = _node(actor, node)
+    node = node_in_scope(actor, node)
     row = _days(_daily(node), start, end).aggregate(**_SUMS)
     return NodeFigures(start=start, end=end, counts=Counts.from_row(row), node=node)
 
@@ -195,7 +195,7 @@ def series(
     """Figures per day or per week (weeks start on Monday, clipped to the period), every bucket of
     the period present, empty ones with no rates. One row per day is read."""
     _check_by(by, start, end)
-    node = _node(actor, node)
+    node = node_in_scope(actor, node)
     rows = _days(_daily(node), start, end).values("day", *COUNT_FIELDS).order_by("day")
     return Series(node=node, by=by, points=_points(_bucketed(rows, by, COUNT_FIELDS), start, end, by))
 
@@ -234,7 +234,7 @@ def children_ranking(
     if rate not in RATES_BY_ID:
         raise ValidationFailed(_("Unknown rate."))
     _check_period(start, end)
-    node = _node(actor, node)
+    node = node_in_scope(actor, node)
     if node.kind == NodeKind.GRID:
         return []  # below a grid there is nothing to rank
     children = [
@@ -381,7 +381,7 @@ def breakdown(
     received from `start` to `end`: one query over a few rows per day (and one for the category
     names unless given)."""
     _check_period(start, end)
-    node = _node(actor, node)
+    node = node_in_scope(actor, node)
     found = _dimension_totals(node, start, end, (*DIMENSIONS, *(d.id for d in DURATIONS)))
     received = sum(found["kind"].values())
     labels = {**DIMENSION_LABELS, "category": names if names is not None else category_names()}
@@ -408,7 +408,7 @@ def breakdown(
 def durations_for(*, actor: Actor, node: Node | int, start: dt.date, end: dt.date) -> dict[str, Duration]:
     """The times to respond and to resolve only (e.g. of the period before): one query."""
     _check_period(start, end)
-    node = _node(actor, node)
+    node = node_in_scope(actor, node)
     found = _dimension_totals(node, start, end, [definition.id for definition in DURATIONS])
     return {
         definition.id: duration_of(
@@ -473,7 +473,7 @@ def _grid_open_by_child(grid: Node, children: Sequence[Node]) -> dict[int, tuple
 def open_by_child(*, actor: Actor, node: Node | int, children: Sequence[Node] | None = None) -> OpenFigures:
     """The tickets open now under the node and under each child, from the open-tickets roll-up (one
     query); under a grid, by compound or building from the grid's open tickets (two more)."""
-    node = _node(actor, node)
+    node = node_in_scope(actor, node)
     children = list(children) if children is not None else dashboard_children(node)
     ids = [node.pk] + [child.pk for child in children if child.kind in DASHBOARD_KINDS]
     rows = {
@@ -505,7 +505,7 @@ def overdue_tickets(*, actor: Actor, node: Node | int, limit: int = 20) -> Overd
     """The tickets under the node past their response or resolution deadline, most overdue first.
     Reads the node's own grids' overdue tickets through partial indexes of open tickets only:
     two listings of at most `limit` rows, and a count only when a listing is full."""
-    node = _node(actor, node)
+    node = node_in_scope(actor, node)
     now = clock.now()
     grids = _grids_of(node)
     found: list[Ticket] = []
@@ -548,7 +548,7 @@ def whistles_by_department(
 ) -> list[DepartmentFigures]:
     """Departments summoned on the node's tickets, most summoned first. Two queries."""
     _check_period(start, end)
-    node = _node(actor, node)
+    node = node_in_scope(actor, node)
     rows = (
         _days(DepartmentRollup.objects.filter(node=node), start, end)
         .values("department_id", "department__name")
@@ -584,6 +584,7 @@ class DepartmentPeriod(Figures):
     """The tickets a department was summoned on, received in a period: their counts and rates
     (each ticket once), the department's summonses, and its times to report in."""
 
+    organization: Organization | None = None
     summoned: int = 0
     reported_in: int = 0
     reported_late: int = 0
@@ -619,6 +620,7 @@ def department_figures(
         start=start,
         end=end,
         counts=Counts.from_row(row),
+        organization=organization,
         summoned=int(row["summoned"] or 0),
         reported_in=int(row["reported_in"] or 0),
         reported_late=int(row["reported_late"] or 0),

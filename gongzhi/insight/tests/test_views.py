@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -14,6 +15,7 @@ from django.test import Client
 from gongzhi.accounts.models import Role
 from gongzhi.accounts.scope import resolve_actor
 from gongzhi.core.testing import make_user, superactor
+from gongzhi.insight.models import RateTarget
 from gongzhi.insight.selectors import rates_for
 from gongzhi.insight.services import rollups_update
 from gongzhi.insight.views import percent
@@ -226,3 +228,32 @@ def test_the_main_navigation_leads_to_insight(world: World) -> None:
     secretary = make_user(role=Role.COMMUNITY_SECRETARY, node=world.tree.community)
     html = client_for(secretary).get(url(world.tree.community)).content.decode()
     assert '<a href="/insight/" aria-current="page">Insight</a>' in html
+
+
+def test_each_level_shows_its_own_targets(world: World) -> None:
+    RateTarget.objects.create(level="grid", rate="response", percent=Decimal("99"))
+    client = client_for(superactor().user)
+    grid = client.get(url(world.tree.grid_a)).content.decode()
+    community = client.get(url(world.tree.community)).content.decode()
+    assert re.search(r'data-target="response">\s*Target: 99%', grid)
+    assert re.search(r'data-target="response">\s*Target: 95%', community)
+
+
+def test_the_department_dashboard_shows_the_rates_of_its_tickets_and_its_report_in_times(
+    world: World,
+) -> None:
+    response = client_for(world.handler).get(f"/insight/departments/{world.department.pk}/")
+    html = response.content.decode()
+    assert response.context["current"].counts.received == 1
+    assert 'data-rate="response">100.0%<' in html  # the one summoned ticket was accepted at once
+    assert 'data-duration="report_in"' in html
+    assert 'data-chart="trend-data"' in html
+    assert "From the whistle to the department&#x27;s report-in" in html  # its definition
+
+
+def test_the_dashboard_shows_counts_by_dimension_durations_and_open_tickets(world: World) -> None:
+    html = client_for(superactor().user).get(url(world.tree.community)).content.decode()
+    for dimension in ("kind", "category", "channel", "level"):
+        assert f'data-dimension="{dimension}"' in html
+    assert 'data-duration="respond"' in html and 'data-duration="resolve"' in html
+    assert f'data-open="{world.tree.grid_a.pk}"' in html
