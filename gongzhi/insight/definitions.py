@@ -154,7 +154,7 @@ TIME_TO_RESPOND = DurationDefinition(
     name=_("Time to respond"),  # 响应用时
     definition=_(
         "From the submission to the first acceptance, for the tickets responded to; median and 90th "
-        "percentile, each within 10 % of the exact time."
+        "percentile, each within 10 percent of the exact time."
     ),
 )
 TIME_TO_RESOLVE = DurationDefinition(
@@ -162,7 +162,7 @@ TIME_TO_RESOLVE = DurationDefinition(
     name=_("Time to resolve"),  # 办结用时
     definition=_(
         "From the submission to the latest resolution, for the tickets resolved; median and 90th "
-        "percentile, each within 10 % of the exact time."
+        "percentile, each within 10 percent of the exact time."
     ),
 )
 TIME_TO_REPORT_IN = DurationDefinition(
@@ -170,7 +170,7 @@ TIME_TO_REPORT_IN = DurationDefinition(
     name=_("Time to report in"),  # 报到用时
     definition=_(
         "From the whistle to the department's report-in, per summons; median and 90th percentile, each "
-        "within 10 % of the exact time."
+        "within 10 percent of the exact time."
     ),
 )
 DURATIONS: tuple[DurationDefinition, ...] = (TIME_TO_RESPOND, TIME_TO_RESOLVE)
