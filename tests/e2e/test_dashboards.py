@@ -160,6 +160,17 @@ def _history() -> dict[str, object]:
             rating = "unsatisfied" if index % 11 == 5 else ("satisfied", "basically_satisfied")[index % 2]
             handling.ticket_rate(token=ticket.follow_token, rating=rating)
     rollups_update(settle_seconds=0)
+    # The two grids side by side: the community's open tickets are drawn on a map of them.
+    for offset, grid in enumerate((tree.grid_a, tree.grid_b)):
+        west, south = 116.60 + offset * 0.01, 35.55
+        ring = [
+            [west, south],
+            [west + 0.01, south],
+            [west + 0.01, south + 0.008],
+            [west, south + 0.008],
+            [west, south],
+        ]
+        type(grid).objects.filter(pk=grid.pk).update(boundary={"type": "Polygon", "coordinates": [ring]})
     admin = make_user("qian-admin", role=Role.DISTRICT_ADMIN, node=tree.district)
     return {"tree": tree, "admin": admin, "handler": handler, "department": department}
 
