@@ -242,3 +242,14 @@ def test_a_rebuild_that_stopped_is_started_again_and_a_running_one_is_left_alone
     rollups_maintain()
     assert RollupMark.objects.get(pk=1).rebuild_id == ""
     assert stored() == recount()
+
+
+def test_awkward_values_go_through_the_set_wise_writes_unchanged(world: World) -> None:
+    from gongzhi.insight.models import TermRollup
+    from gongzhi.insight.upsert import add_deltas
+
+    awkward = ['a"b', "c\\d", "{e}", "f,g", "NULL", "", "水 管"]
+    keys = ("node_id", "day", "term")
+    add_deltas(TermRollup, keys, ("count",), {(world.tree.grid_a.pk, TODAY, term): [2] for term in awkward})
+    add_deltas(TermRollup, keys, ("count",), {(world.tree.grid_a.pk, TODAY, term): [-1] for term in awkward})
+    assert dict(TermRollup.objects.values_list("term", "count")) == dict.fromkeys(awkward, 1)
