@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 
@@ -495,27 +495,42 @@ class OverdueTickets:
     total: int
 
 
-def _grids_of(node: Node) -> Q:
+def _grid_ids(node: Node) -> list[int]:
+    """The grids of the node's subtree (one range of the (kind, path) index; a grid: itself)."""
     if node.kind == NodeKind.GRID:
-        return Q(grid_id=node.pk)
-    return Q(grid_id__in=Node.objects.filter(subtree_q("path", node.path), kind=NodeKind.GRID).values("pk"))
+        return [node.pk]
+    return list(
+        Node.objects.filter(subtree_q("path", node.path), kind=NodeKind.GRID).values_list("pk", flat=True)
+    )
+
+
+OVERDUE_FIELDS = (
+    "pk",
+    "number",
+    "state",
+    "grid_id",
+    "response_due_at",
+    "resolution_due_at",
+    "category__name",
+    "node__name",
+)
 
 
 def overdue_tickets(*, actor: Actor, node: Node | int, limit: int = 20) -> OverdueTickets:
     """The tickets under the node past their response or resolution deadline, most overdue first.
-    Reads the node's own grids' overdue tickets through partial indexes of open tickets only:
-    two listings of at most `limit` rows, and a count only when a listing is full."""
+    Reads the node's own grids' overdue tickets through the partial (grid, deadline) indexes of open
+    tickets: the grids, two listings of at most `limit` rows, and a count only when a listing is full."""
     node = node_in_scope(actor, node)
     now = clock.now()
-    grids = _grids_of(node)
+    grids = _grid_ids(node)
     found: list[Ticket] = []
     total = 0
     for index, field_name in (
         ("ticket_response_due_open", "response_due_at"),
         ("ticket_resolution_due_open", "resolution_due_at"),
     ):
-        overdue = due_listing(index, field_name, now).filter(grids).filter(**{f"{field_name}__lt": now})
-        listed = list(overdue.select_related("category", "node")[:limit])
+        overdue = due_listing(index, field_name, now).filter(grid_id__in=grids, **{f"{field_name}__lt": now})
+        listed = list(overdue.select_related("category", "node").only(*OVERDUE_FIELDS)[:limit])
         for ticket in listed:
             ticket.deadline = getattr(ticket, field_name)  # type: ignore[attr-defined]
             ticket.overdue_by = now - ticket.deadline  # type: ignore[attr-defined]
