@@ -43,8 +43,7 @@ from gongzhi.insight.selectors import (
 router = Router(tags=["stats"])
 
 
-class PeriodParams(Schema):
-    node: int = Field(description="A territory node (grid or above) in the caller's scope.")
+class DatesParams(Schema):
     from_: dt.date | None = Field(
         None, alias="from", description="First day (local date, inclusive); the month's first day."
     )
@@ -53,6 +52,10 @@ class PeriodParams(Schema):
     def period(self) -> tuple[dt.date, dt.date]:
         end = self.to or clock.today()
         return self.from_ or end.replace(day=1), end
+
+
+class PeriodParams(DatesParams):
+    node: int = Field(description="A territory node (grid or above) in the caller's scope.")
 
 
 class SeriesParams(PeriodParams):
@@ -379,25 +382,12 @@ class DepartmentFiguresOut(FiguresOut):
     weeks: list[FiguresOut]
 
 
-class DepartmentParams(Schema):
-    from_: dt.date | None = Field(
-        None, alias="from", description="First day (local date, inclusive); the month's first day."
-    )
-    to: dt.date | None = Field(None, description="Last day (local date, inclusive); today.")
-
-    def period(self) -> tuple[dt.date, dt.date]:
-        end = self.to or clock.today()
-        return self.from_ or end.replace(day=1), end
-
-
 @router.get(
     "/stats/departments/{department_id}",
     response={200: DepartmentFiguresOut, **SCOPED_ERRORS},
     summary="A department's figures: the rates of the tickets it was summoned on, its report-ins",
 )
-def stats_department(
-    request: HttpRequest, department_id: int, params: Query[DepartmentParams]
-) -> dict[str, Any]:
+def stats_department(request: HttpRequest, department_id: int, params: Query[DatesParams]) -> dict[str, Any]:
     """For the department's own handlers: the three rates of the tickets received from `from` to
     `to` that summoned it (each ticket once), weekly, its summonses and its time to report in."""
     start, end = params.period()

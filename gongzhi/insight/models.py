@@ -36,6 +36,13 @@ from gongzhi.tickets.models import Channel, TicketKind
 from gongzhi.tickets.workflow import Level
 
 
+def _derived_fk(to: str) -> models.ForeignKey:  # type: ignore[type-arg]
+    """A foreign key of a derived table: no database constraint and no index of its own."""
+    return models.ForeignKey(
+        to, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+
+
 class RollupMark(models.Model):
     """The id of the last ticket event folded into the roll-ups. Exactly one row, id 1."""
 
@@ -86,12 +93,8 @@ class TicketFacts(Counts):
         db_constraint=False,
     )
     day = models.DateField()  # the local date of submission
-    grid = models.ForeignKey(
-        "territory.Node", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
-    category = models.ForeignKey(
-        "tickets.Category", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
+    grid = _derived_fk("territory.Node")
+    category = _derived_fk("tickets.Category")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     kind = models.CharField(max_length=16, choices=TicketKind.choices)
     level = models.PositiveSmallIntegerField(choices=Level.choices)  # the highest level that owned it
@@ -130,12 +133,8 @@ class DailyRollup(Counts):
     """The facts of the tickets submitted on one day in one grid, by category, channel, kind and level."""
 
     day = models.DateField()
-    grid = models.ForeignKey(
-        "territory.Node", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
-    category = models.ForeignKey(
-        "tickets.Category", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
+    grid = _derived_fk("territory.Node")
+    category = _derived_fk("tickets.Category")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     kind = models.CharField(max_length=16, choices=TicketKind.choices)
     level = models.PositiveSmallIntegerField(choices=Level.choices)
@@ -157,17 +156,22 @@ class DailyRollup(Counts):
         return f"{self.day} {self.grid_id}"
 
 
+class SummonsCounts(models.Model):
+    summoned = models.PositiveIntegerField(default=0)
+    reported_in = models.PositiveIntegerField(default=0)
+    reported_late = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
 class GridPlacement(models.Model):
     """A dashboard node (the grid itself, its community, subdistrict, district) that a grid's tickets
     are counted under. Written when the worker first meets the grid; when the tree moves a grid, the
     worker recounts the roll-ups from the facts (`rollups_regroup`) and writes the new placement."""
 
-    grid = models.ForeignKey(
-        "territory.Node", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
-    node = models.ForeignKey(
-        "territory.Node", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
+    grid = _derived_fk("territory.Node")
+    node = _derived_fk("territory.Node")
 
     class Meta:
         verbose_name = _("grid placement")
@@ -181,9 +185,7 @@ class GridPlacement(models.Model):
 class NodeDailyRollup(Counts):
     """The counts of the tickets submitted on one day under one dashboard node (its whole subtree)."""
 
-    node = models.ForeignKey(
-        "territory.Node", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
+    node = _derived_fk("territory.Node")
     day = models.DateField()
 
     class Meta:
@@ -200,9 +202,7 @@ class NodeDimensionRollup(models.Model):
     of a dimension: received by kind, category (its id), channel or level; responded / resolved by
     duration bucket. (A grid's are read from its own facts.)"""
 
-    node = models.ForeignKey(
-        "territory.Node", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
+    node = _derived_fk("territory.Node")
     day = models.DateField()
     dimension = models.CharField(max_length=16)  # definitions.DIMENSIONS + DURATION_DIMENSIONS
     value = models.CharField(max_length=32)
@@ -242,9 +242,7 @@ class TermRollup(models.Model):
     """How many tickets submitted on one day under one dashboard node use a word (hot topics). Only
     the days from `RollupMark.terms_from` on are kept."""
 
-    node = models.ForeignKey(
-        "territory.Node", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
+    node = _derived_fk("territory.Node")
     day = models.DateField()
     term = models.CharField(max_length=32)
     count = models.PositiveIntegerField(default=0)
@@ -258,23 +256,12 @@ class TermRollup(models.Model):
         return f"{self.day} {self.node_id} {self.term}"
 
 
-class DepartmentRollup(models.Model):
+class DepartmentRollup(SummonsCounts):
     """Summonses (吹哨) of one department on the tickets submitted on one day under one dashboard node."""
 
     day = models.DateField()
-    node = models.ForeignKey(
-        "territory.Node", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
-    department = models.ForeignKey(
-        "territory.Organization",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
-    summoned = models.PositiveIntegerField(default=0)
-    reported_in = models.PositiveIntegerField(default=0)
-    reported_late = models.PositiveIntegerField(default=0)
+    node = _derived_fk("territory.Node")
+    department = _derived_fk("territory.Organization")
 
     class Meta:
         verbose_name = _("department roll-up")
@@ -287,21 +274,12 @@ class DepartmentRollup(models.Model):
         return f"{self.day} {self.department_id}"
 
 
-class DepartmentDailyRollup(Counts):
+class DepartmentDailyRollup(Counts, SummonsCounts):
     """The tickets submitted on one day that summoned one department: their counts (each ticket once,
     however often the department was summoned on it) and the department's summonses."""
 
-    department = models.ForeignKey(
-        "territory.Organization",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    department = _derived_fk("territory.Organization")
     day = models.DateField()
-    summoned = models.PositiveIntegerField(default=0)
-    reported_in = models.PositiveIntegerField(default=0)
-    reported_late = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("department daily roll-up")
@@ -317,13 +295,7 @@ class DepartmentDailyRollup(Counts):
 class DepartmentWaitRollup(models.Model):
     """A department's report-ins on the tickets submitted on one day, by time-to-report-in bucket."""
 
-    department = models.ForeignKey(
-        "territory.Organization",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    department = _derived_fk("territory.Organization")
     day = models.DateField()
     bucket = models.PositiveSmallIntegerField()
     count = models.PositiveIntegerField(default=0)

@@ -4,13 +4,10 @@ rebuild refolds the facts)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
-from gongzhi.core.testing import superactor
+from gongzhi.core.testing import run_together, superactor
 from gongzhi.insight.models import RollupMark
 from gongzhi.insight.services import rollups_rebuild, rollups_update
 from gongzhi.insight.tests.recount import recount, stored
@@ -24,27 +21,6 @@ pytestmark = [
         connection.vendor != "postgresql", reason="row locks need PostgreSQL; SQLite serialises writers"
     ),
 ]
-
-
-def _run_together(*jobs: Callable[[], object]) -> None:
-    barrier = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def run(job: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            job()
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
 
 
 def _history() -> None:
@@ -62,7 +38,7 @@ def _history() -> None:
 
 def test_two_workers_at_once_count_every_event_once() -> None:
     _history()
-    _run_together(
+    run_together(
         lambda: rollups_update(settle_seconds=0, batch=7), lambda: rollups_update(settle_seconds=0, batch=7)
     )
     rollups_update(settle_seconds=0)
@@ -73,7 +49,7 @@ def test_a_rebuild_racing_the_worker_leaves_the_same_rows() -> None:
     _history()
     rollups_update(settle_seconds=0, batch=11)
     RollupMark.objects.filter(pk=1).update(last_event_id=0)  # the worker replays while the rebuild runs
-    _run_together(lambda: rollups_rebuild(chunk=4), lambda: rollups_update(settle_seconds=0, batch=5))
+    run_together(lambda: rollups_rebuild(chunk=4), lambda: rollups_update(settle_seconds=0, batch=5))
     rollups_update(settle_seconds=0)
     mark = RollupMark.objects.get(pk=1)
     assert mark.rebuild_id == ""
