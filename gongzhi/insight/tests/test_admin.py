@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from gongzhi.accounts.models import Role
 from gongzhi.audit.models import AuditEntry
 from gongzhi.core.testing import make_user
