@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 export UV_COMPILE_BYTECODE := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test setup assets lint typecheck pytest e2e bench-tree messages clean
+.PHONY: run test setup assets lint typecheck pytest e2e bench-tree bench-insight messages clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -60,6 +60,10 @@ screenshots: e2e
 
 bench-tree: setup
 	$(BIN)/python bench/tree.py
+
+# PostgreSQL only: GONGZHI_DATABASE_URL names the server; a fresh test_… database is made and dropped.
+bench-insight: setup
+	$(BIN)/python bench/insight.py
 
 messages: setup
 	cd gongzhi && ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete --no-location --ignore '*/tests/*' && ../$(BIN)/django-admin compilemessages

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -173,3 +174,31 @@ def assert_tree_is_valid() -> None:
         assert len(path) == depth * Node.steplen
         assert numchild == children[path]
         assert kind in ROOT_KINDS if not parent else kind in CHILD_KINDS[kinds[parent]]
+
+
+def run_together(*jobs: Callable[[], object]) -> None:
+    """Run the jobs at the same moment, each on its own thread and database connection (the
+    concurrency tests, PostgreSQL); raise the first error any of them met."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def run(job: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            job()
+        except BaseException as error:  # reported by the calling thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]

@@ -1,8 +1,11 @@
-"""/api/v1/stats: the three rates (三率) of a node and their series, from the roll-ups, scoped.
+"""/api/v1/stats: the figures behind every insight chart, from the roll-ups, scoped.
 
-Every figure is about the tickets *received* (submitted) in the period, with their outcomes as they
-stand now; each rate carries its definition, and its exact numerator and denominator. A node
-outside the caller's scope answers 404.
+The three rates (三率) of a node and their series, the children ranked, counts by kind, category,
+channel and level, the times to respond and to resolve (median, 90th percentile), the tickets open
+now by child node, hot topics, whistles by department, and a department's own figures. Every figure
+is about the tickets *received* (submitted) in the period, with their outcomes as they stand now;
+each rate and duration carries its definition. A node (or department) outside the caller's scope
+answers 404.
 """
 
 from __future__ import annotations
@@ -18,20 +21,29 @@ from pydantic import Field
 from gongzhi.core import clock
 from gongzhi.core.api_auth import actor_of
 from gongzhi.core.api_schemas import SCOPED_ERRORS
+from gongzhi.insight.hot_topics import HotTopics, hot_topics
 from gongzhi.insight.selectors import (
     Counts,
+    Duration,
     Figures,
+    breakdown,
     children_ranking,
+    department_figures,
+    department_series,
+    durations_for,
+    node_in_scope,
+    open_by_child,
     rates_for,
     series,
+    target_level,
+    targets_for,
     whistles_by_department,
 )
 
 router = Router(tags=["stats"])
 
 
-class PeriodParams(Schema):
-    node: int = Field(description="A territory node (grid or above) in the caller's scope.")
+class DatesParams(Schema):
     from_: dt.date | None = Field(
         None, alias="from", description="First day (local date, inclusive); the month's first day."
     )
@@ -40,6 +52,10 @@ class PeriodParams(Schema):
     def period(self) -> tuple[dt.date, dt.date]:
         end = self.to or clock.today()
         return self.from_ or end.replace(day=1), end
+
+
+class PeriodParams(DatesParams):
+    node: int = Field(description="A territory node (grid or above) in the caller's scope.")
 
 
 class SeriesParams(PeriodParams):
@@ -83,6 +99,7 @@ class RateOut(Schema):
     numerator: int
     denominator: int
     value: str | None = Field(description="The rate to four decimals; null when nothing was counted (“—”).")
+    target: str | None = Field(None, description="The target of the node's level, in percent.")
 
 
 class FiguresOut(Schema):
@@ -141,7 +158,11 @@ def stats_rates(request: HttpRequest, params: Query[PeriodParams]) -> dict[str, 
     A reopened or merged ticket counts once."""
     start, end = params.period()
     figures = rates_for(actor=actor_of(request), node=params.node, start=start, end=end)
-    return {**figures_out(figures), "node": _node_out(figures.node)}
+    goal = targets_for(target_level(figures.node))
+    found = figures_out(figures)
+    for rate in found["rates"]:
+        rate["target"] = str(goal[rate["id"]])
+    return {**found, "node": _node_out(figures.node)}
 
 
 @router.get("/stats/series", response={200: SeriesOut, **SCOPED_ERRORS}, summary="The rates by day or week")
@@ -176,3 +197,212 @@ def stats_departments(request: HttpRequest, params: Query[PeriodParams]) -> list
     summonses, report-ins (报到) and late report-ins, the most summoned department first."""
     start, end = params.period()
     return whistles_by_department(actor=actor_of(request), node=params.node, start=start, end=end)
+
+
+# --- Breakdowns, durations, open tickets, hot topics ------------------------------------------------
+
+
+class ShareOut(Schema):
+    value: str = Field(description="The kind, channel or level code, or the category id.")
+    label: str
+    count: int
+    percent: str | None = Field(description="Of the tickets received, to one decimal; null when none.")
+
+
+class DurationOut(Schema):
+    id: str
+    name: str
+    definition: str
+    count: int = Field(description="The tickets (or summonses) timed.")
+    median_minutes: float | None = Field(description="Within 10 % of the exact median; null when none.")
+    p90_minutes: float | None = Field(description="Within 10 % of the exact 90th percentile; null when none.")
+
+
+class BreakdownOut(Schema):
+    node: NodeOut
+    start: dt.date
+    end: dt.date
+    received: int
+    kind: list[ShareOut]
+    category: list[ShareOut]
+    channel: list[ShareOut]
+    level: list[ShareOut]
+    durations: list[DurationOut]
+
+
+class DurationsOut(Schema):
+    node: NodeOut
+    start: dt.date
+    end: dt.date
+    durations: list[DurationOut]
+
+
+class OpenOut(Schema):
+    node: NodeOut
+    awaiting_response: int
+    awaiting_resolution: int
+    total: int
+
+
+class OpenByChildOut(OpenOut):
+    children: list[OpenOut]
+
+
+class TopicOut(Schema):
+    label: str
+    this_week: int
+    last_week: int = Field(description="On the same days of last week.")
+
+
+class HotTopicsOut(Schema):
+    node: NodeOut
+    week_start: dt.date
+    today: dt.date
+    terms: list[TopicOut]
+    categories: list[TopicOut]
+
+
+class NodeParams(Schema):
+    node: int = Field(description="A territory node (grid or above) in the caller's scope.")
+
+
+def duration_out(duration: Duration) -> dict[str, Any]:
+    return {
+        "id": duration.definition.id,
+        "name": str(duration.definition.name),
+        "definition": str(duration.definition.definition),
+        "count": duration.count,
+        "median_minutes": None if duration.median is None else round(duration.median, 1),
+        "p90_minutes": None if duration.p90 is None else round(duration.p90, 1),
+    }
+
+
+@router.get(
+    "/stats/breakdown",
+    response={200: BreakdownOut, **SCOPED_ERRORS},
+    summary="Counts by kind, category, channel and level, and the times to respond and to resolve",
+)
+def stats_breakdown(request: HttpRequest, params: Query[PeriodParams]) -> dict[str, Any]:
+    """The tickets received in the node's subtree from `from` to `to`, counted by kind, category,
+    channel and the highest level that handled them (most first), with the median and 90th
+    percentile times to respond and to resolve."""
+    start, end = params.period()
+    actor = actor_of(request)
+    node = node_in_scope(actor, params.node)
+    found = breakdown(actor=actor, node=node, start=start, end=end)
+    shares = {
+        dimension: [
+            {
+                "value": s.value,
+                "label": s.label,
+                "count": s.count,
+                "percent": None if s.percent is None else str(s.percent),
+            }
+            for s in rows
+        ]
+        for dimension, rows in found.dimensions.items()
+    }
+    return {
+        "node": _node_out(node),
+        "start": start,
+        "end": end,
+        "received": found.received,
+        **shares,
+        "durations": [duration_out(d) for d in found.durations.values()],
+    }
+
+
+@router.get(
+    "/stats/durations",
+    response={200: DurationsOut, **SCOPED_ERRORS},
+    summary="Median and 90th percentile time to respond and to resolve",
+)
+def stats_durations(request: HttpRequest, params: Query[PeriodParams]) -> dict[str, Any]:
+    """Time to respond: from the submission to the first acceptance; time to resolve: from the
+    submission to the latest resolution; of the tickets received from `from` to `to`."""
+    start, end = params.period()
+    actor = actor_of(request)
+    node = node_in_scope(actor, params.node)
+    found = durations_for(actor=actor, node=node, start=start, end=end)
+    return {
+        "node": _node_out(node),
+        "start": start,
+        "end": end,
+        "durations": [duration_out(d) for d in found.values()],
+    }
+
+
+@router.get(
+    "/stats/open",
+    response={200: OpenByChildOut, **SCOPED_ERRORS},
+    summary="Tickets open now under a node and under each of its children",
+)
+def stats_open(request: HttpRequest, params: Query[NodeParams]) -> dict[str, Any]:
+    """Open now: waiting for a response (submitted, reopened) or being handled (accepted, in
+    progress), under the node and under each child (a grid: each compound or building)."""
+    found = open_by_child(actor=actor_of(request), node=params.node)
+
+    def out(row: Any) -> dict[str, Any]:
+        return {
+            "node": _node_out(row.node),
+            "awaiting_response": row.awaiting_response,
+            "awaiting_resolution": row.awaiting_resolution,
+            "total": row.total,
+        }
+
+    return {**out(found.total), "children": [out(row) for row in found.children]}
+
+
+@router.get("/stats/hot-topics", response={200: HotTopicsOut, **SCOPED_ERRORS}, summary="Hot topics")
+def stats_hot_topics(request: HttpRequest, params: Query[NodeParams]) -> dict[str, Any]:
+    """The most frequent words (once per ticket) and categories of the tickets received under the
+    node this week so far, each with its count on the same days of last week."""
+    actor = actor_of(request)
+    node = node_in_scope(actor, params.node)
+    found: HotTopics = hot_topics(actor=actor, node=node)
+    return {
+        "node": _node_out(node),
+        "week_start": found.week_start,
+        "today": found.today,
+        "terms": [topic.__dict__ for topic in found.terms],
+        "categories": [topic.__dict__ for topic in found.categories],
+    }
+
+
+# --- A department's own figures -------------------------------------------------------------------
+
+
+class DepartmentFiguresOut(FiguresOut):
+    department_id: int
+    name: str
+    summoned: int
+    reported_in: int
+    reported_late: int
+    report_in: DurationOut
+    weeks: list[FiguresOut]
+
+
+@router.get(
+    "/stats/departments/{department_id}",
+    response={200: DepartmentFiguresOut, **SCOPED_ERRORS},
+    summary="A department's figures: the rates of the tickets it was summoned on, its report-ins",
+)
+def stats_department(request: HttpRequest, department_id: int, params: Query[DatesParams]) -> dict[str, Any]:
+    """For the department's own handlers: the three rates of the tickets received from `from` to
+    `to` that summoned it (each ticket once), weekly, its summonses and its time to report in."""
+    start, end = params.period()
+    actor = actor_of(request)
+    found = department_figures(actor=actor, organization=department_id, start=start, end=end)
+    organization = found.organization
+    assert organization is not None and found.report_in is not None
+    weeks = department_series(actor=actor, organization=organization, start=start, end=end, by="week")
+    return {
+        **figures_out(found),
+        "department_id": organization.pk,
+        "name": organization.name,
+        "summoned": found.summoned,
+        "reported_in": found.reported_in,
+        "reported_late": found.reported_late,
+        "report_in": duration_out(found.report_in),
+        "weeks": [figures_out(point) for point in weeks],
+    }

@@ -11,11 +11,13 @@ from gongzhi.config.huey import huey
 @db_periodic_task(crontab(minute="*"))
 @huey.lock_task("insight-rollups")
 def update_rollups() -> dict[str, int]:
+    # Rebuilds roll-ups of an older shape (after a deploy) or recounts them after a grid moved,
+    # then folds the new events.
     from dataclasses import asdict
 
-    from gongzhi.insight.services import rollups_update
+    from gongzhi.insight.services import rollups_maintain
 
-    return asdict(rollups_update())
+    return asdict(rollups_maintain())
 
 
 @db_task()

@@ -1,8 +1,9 @@
 """Insight dashboards (数据洞察) of the staff web: one per node (grid, community, subdistrict, district)
 and one per department.
 
-Every figure comes from the scoped selectors of `gongzhi.insight.selectors` (roll-ups only) and is
-shown with its definition from `definitions.py`; a node outside the actor's scope is a 404.
+Every figure comes from the scoped selectors of `gongzhi.insight.selectors` (roll-ups, and the
+partial indexes of open tickets) and is shown with its definition from `definitions.py`; a node
+outside the actor's scope is a 404. Every chart has a table of the same figures under it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
-from django.conf import settings
-from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,38 +25,34 @@ from gongzhi.accounts.scope import Actor
 from gongzhi.core import clock
 from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.views import request_actor, staff_view
-from gongzhi.insight.definitions import RATES, RateDefinition
+from gongzhi.insight.definitions import DASHBOARD_KINDS, DURATIONS, RATES, TIME_TO_REPORT_IN, RateDefinition
 from gongzhi.insight.hot_topics import hot_topics
-from gongzhi.insight.models import DepartmentRollup
 from gongzhi.insight.selectors import (
-    DepartmentFigures,
+    Duration,
     Figures,
+    OpenFigures,
     Rate,
+    breakdown,
+    category_names,
     children_ranking,
+    dashboard_children,
+    department_figures,
+    department_get,
+    department_series,
+    durations_for,
+    open_by_child,
+    overdue_tickets,
     rates_for,
     series,
+    target_level,
+    targets_for,
     whistles_by_department,
 )
-from gongzhi.territory.models import Node, NodeKind, Organization
+from gongzhi.territory.models import Node
 from gongzhi.tickets.models import Summons
-from gongzhi.tickets.selectors import TicketFilters, ticket_list
-from gongzhi.tickets.views import annotate_deadlines
 
-# Targets in percent, per rate; settings.INSIGHT_TARGETS overrides any of them.
-DEFAULT_TARGETS: dict[str, int] = {
-    "response": 95,
-    "resolution": 90,
-    "resolution_on_time": 85,
-    "satisfaction": 90,
-}
-DASHBOARD_KINDS = (NodeKind.DISTRICT, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY, NodeKind.GRID)
-MAP_KINDS = (NodeKind.COMMUNITY, NodeKind.GRID)  # the map shows a grid or a community
 OVERDUE_SHOWN = 20
 TREND_WEEKS = 8
-
-
-def targets() -> dict[str, int]:
-    return {**DEFAULT_TARGETS, **getattr(settings, "INSIGHT_TARGETS", {})}
 
 
 def percent(value: Fraction | None) -> Decimal | None:
@@ -68,12 +63,29 @@ def percent(value: Fraction | None) -> Decimal | None:
     return exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
+def human_minutes(minutes: float | None) -> str:
+    """A duration for people: "under 1 min", "38 min", "5.2 h", "3.1 days" ("—" for none)."""
+    if minutes is None:
+        return "—"
+    if minutes < 1:
+        return _("under 1 min")
+    if minutes < 60:
+        return _("%(value)s min") % {"value": f"{minutes:.0f}"}
+    if minutes < 48 * 60:
+        return _("%(value)s h") % {"value": f"{minutes / 60:.1f}"}
+    return _("%(value)s days") % {"value": f"{minutes / (24 * 60):.1f}"}
+
+
+def human_timedelta(delta: dt.timedelta) -> str:
+    return human_minutes(delta.total_seconds() / 60)
+
+
 @dataclass(frozen=True)
 class RateCard:
     definition: RateDefinition
     current: Rate
     previous: Rate
-    target: int
+    target: Decimal
 
     @property
     def value(self) -> Decimal | None:
@@ -92,6 +104,28 @@ class RateCard:
     @property
     def meets_target(self) -> bool | None:
         return None if self.value is None else self.value >= self.target
+
+
+@dataclass(frozen=True)
+class DurationCard:
+    current: Duration
+    previous: Duration
+
+    @property
+    def definition(self) -> Any:
+        return self.current.definition
+
+    @property
+    def median(self) -> str:
+        return human_minutes(self.current.median)
+
+    @property
+    def p90(self) -> str:
+        return human_minutes(self.current.p90)
+
+    @property
+    def previous_median(self) -> str:
+        return human_minutes(self.previous.median)
 
 
 @dataclass(frozen=True)
@@ -139,36 +173,69 @@ def _dashboard_node(actor: Actor, node_id: int) -> Node:
     return node
 
 
-def _rate_cards(current: Figures, previous: Figures) -> list[RateCard]:
-    goal = targets()
+def _rate_cards(current: Figures, previous: Figures, goal: dict[str, Decimal]) -> list[RateCard]:
     return [RateCard(rate, current.rate(rate.id), previous.rate(rate.id), goal[rate.id]) for rate in RATES]
 
 
-def _trend(actor: Actor, node: Node, period: Period) -> list[dict[str, Any]]:
+def _trend_start(period: Period) -> dt.date:
     monday = period.end - dt.timedelta(days=period.end.weekday())
-    start = min(period.start, monday - dt.timedelta(weeks=TREND_WEEKS - 1))
-    found = series(actor=actor, node=node, start=start, end=period.end, by="week")
-    return [
+    return min(period.start, monday - dt.timedelta(weeks=TREND_WEEKS - 1))
+
+
+def _trend(points: list[Figures]) -> dict[str, Any]:
+    """The weekly points as table rows, and the same figures for the chart."""
+    rows: list[dict[str, Any]] = [
         {
             "start": point.start,
             "end": point.end,
             "received": point.counts.received,
             "rates": [percent(rate.value) for rate in point.rates],
         }
-        for point in found.points
+        for point in points
     ]
-
-
-def _chart_data(trend: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "weeks": [point["start"].strftime("%m-%d") for point in trend],
+    chart = {
+        "kind": "trend",
+        "labels": [row["start"].strftime("%m-%d") for row in rows],
         "series": [
             {
                 "name": str(rate.name),
-                "data": [None if p["rates"][i] is None else float(p["rates"][i]) for p in trend],
+                "data": [None if r["rates"][i] is None else float(r["rates"][i]) for r in rows],
             }
             for i, rate in enumerate(RATES)
         ],
+    }
+    return {"rows": rows, "chart": chart}
+
+
+def _geometry(node: Node) -> dict[str, Any] | None:
+    boundary = node.boundary
+    if isinstance(boundary, dict) and boundary.get("type") == "Feature":
+        boundary = boundary.get("geometry")
+    if isinstance(boundary, dict) and boundary.get("type") in ("Polygon", "MultiPolygon"):
+        return boundary
+    return None
+
+
+def _open_chart(figures: OpenFigures) -> dict[str, Any]:
+    """Open tickets by child: a map of the children's boundaries when every one has a boundary,
+    else bars. Either way the table under it has the same figures."""
+    children = list(figures.children)
+    features: list[dict[str, Any]] = []
+    for row in children:
+        geometry = _geometry(row.node)
+        if geometry is None:
+            features = []
+            break
+        features.append({"type": "Feature", "properties": {"name": row.node.name}, "geometry": geometry})
+    return {
+        "kind": "map" if features else "bars",
+        "geojson": {"type": "FeatureCollection", "features": features} if features else None,
+        "labels": [row.node.name for row in children],
+        "series": [
+            {"name": _("Waiting for a response"), "data": [row.awaiting_response for row in children]},
+            {"name": _("Being handled"), "data": [row.awaiting_resolution for row in children]},
+        ],
+        "totals": [row.total for row in children],
     }
 
 
@@ -198,58 +265,58 @@ def insight_home(request: HttpRequest) -> HttpResponse:
 
 @staff_view
 def node_dashboard(request: HttpRequest, node_id: int) -> HttpResponse:
+    """Every query here is bounded by what the page shows (see `selectors`): about twenty queries,
+    whatever the history."""
     actor = request_actor(request)
     node = _dashboard_node(actor, node_id)
     period = period_of(request)
     current = rates_for(actor=actor, node=node, start=period.start, end=period.end)
     previous = rates_for(actor=actor, node=node, start=period.previous_start, end=period.previous_end)
-    trend = _trend(actor, node, period)
-    overdue = list(
-        ticket_list(actor=actor, filters=TicketFilters(overdue=True, node_id=node.pk))[: OVERDUE_SHOWN + 1]
-    )
-    annotate_deadlines(overdue)
-    ranking = children_ranking(actor=actor, node=node, start=period.start, end=period.end)
+    trend = _trend(series(actor=actor, node=node, start=_trend_start(period), end=period.end).points)
+    children = dashboard_children(node)
+    ranking = children_ranking(actor=actor, node=node, start=period.start, end=period.end, children=children)
+    opened = open_by_child(actor=actor, node=node, children=children)
+    overdue = overdue_tickets(actor=actor, node=node, limit=OVERDUE_SHOWN)
+    names = category_names()
+    shares = breakdown(actor=actor, node=node, start=period.start, end=period.end, names=names)
+    before = durations_for(actor=actor, node=node, start=period.previous_start, end=period.previous_end)
     context = {
         "node": node,
         "period": period,
         "figures": current,
-        "cards": _rate_cards(current, previous),
+        "cards": _rate_cards(current, previous, targets_for(target_level(node))),
+        "durations": [DurationCard(shares.durations[d.id], before[d.id]) for d in DURATIONS],
         "rates": RATES,
-        "trend": trend,
-        "chart": _chart_data(trend),
-        "overdue": overdue[:OVERDUE_SHOWN],
-        "overdue_more": len(overdue) > OVERDUE_SHOWN,
-        "topics": hot_topics(actor=actor, node=node),
+        "trend": trend["rows"],
+        "trend_chart": trend["chart"],
+        "overdue": [(ticket, human_timedelta(ticket.overdue_by)) for ticket in overdue.tickets],  # type: ignore[attr-defined]
+        "overdue_total": overdue.total,
+        "overdue_more": overdue.total > len(overdue.tickets),
+        "open": opened,
+        "open_chart": _open_chart(opened),
+        "breakdown": shares,
+        "topics": hot_topics(actor=actor, node=node, category_names=names),
         "ranking": [(row, [percent(rate.value) for rate in row.rates]) for row in ranking],
         "departments": whistles_by_department(actor=actor, node=node, start=period.start, end=period.end),
-        "show_map": node.kind in MAP_KINDS,
+        "show_map_link": node.kind in ("community", "grid"),
     }
     return render(request, "insight/dashboard.html", context)
 
 
-def _department_figures(organization: Organization, start: dt.date, end: dt.date) -> DepartmentFigures:
-    row = DepartmentRollup.objects.filter(department=organization, day__gte=start, day__lte=end).aggregate(
-        summoned=Sum("summoned"), reported_in=Sum("reported_in"), reported_late=Sum("reported_late")
-    )
-    return DepartmentFigures(
-        department_id=organization.pk,
-        name=organization.name,
-        summoned=int(row["summoned"] or 0),
-        reported_in=int(row["reported_in"] or 0),
-        reported_late=int(row["reported_late"] or 0),
-    )
-
-
 @staff_view
 def department_dashboard(request: HttpRequest, organization_id: int) -> HttpResponse:
-    """A department's summonses (吹哨报到): for its handlers only (and superusers)."""
+    """A department's dashboard (吹哨报到): for its handlers only (and superusers). The three rates of
+    the tickets it was summoned on, their weekly trend, its report-in times, and what waits."""
     actor = request_actor(request)
-    if not actor.is_superuser and organization_id not in actor.organization_ids(Role.DEPARTMENT_HANDLER):
-        raise NotFound()
-    organization = Organization.objects.filter(pk=organization_id).first()
-    if organization is None:
-        raise NotFound()
+    organization = department_get(actor=actor, organization_id=organization_id)
     period = period_of(request)
+    current = department_figures(actor=actor, organization=organization, start=period.start, end=period.end)
+    previous = department_figures(
+        actor=actor, organization=organization, start=period.previous_start, end=period.previous_end
+    )
+    trend = _trend(
+        department_series(actor=actor, organization=organization, start=_trend_start(period), end=period.end)
+    )
     waiting = list(
         Summons.objects.filter(department=organization, reported_at__isnull=True)
         .select_related("whistle__ticket__category", "whistle__ticket__node")
@@ -258,14 +325,20 @@ def department_dashboard(request: HttpRequest, organization_id: int) -> HttpResp
     now = clock.now()
     for summons in waiting:
         summons.is_late = summons.due_at < now  # type: ignore[attr-defined]
-    current = _department_figures(organization, period.start, period.end)
-    previous = _department_figures(organization, period.previous_start, period.previous_end)
+    assert current.report_in is not None and previous.report_in is not None
     context = {
         "organization": organization,
         "period": period,
         "current": current,
         "previous": previous,
+        "figures": current,
+        "cards": _rate_cards(current, previous, targets_for(target_level(None))),
+        "report_in_cards": [DurationCard(current.report_in, previous.report_in)],
+        "report_in_definition": TIME_TO_REPORT_IN,
+        "rates": RATES,
         "rows": [(_("This period"), current), (_("Last period"), previous)],
+        "trend": trend["rows"],
+        "trend_chart": trend["chart"],
         "waiting": waiting,
     }
     return render(request, "insight/dashboard_department.html", context)

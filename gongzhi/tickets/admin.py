@@ -63,13 +63,13 @@ class CategoryQuestionForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
-class CategoryQuestionInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = CategoryQuestion
-    form = CategoryQuestionForm
-    extra = 0
-    ordering = ("order", "pk")
+class CategoryManagersOnlyMixin:
+    """Only those who may manage the ticket categories (superusers, district admins) see and change
+    this model in the back office; district admins hold no Django model permissions."""
 
-    # The category's own permission decides (district admins hold no Django model permissions).
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return may_manage_categories(request)
+
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return may_manage_categories(request)
 
@@ -81,6 +81,13 @@ class CategoryQuestionInline(admin.TabularInline):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return may_manage_categories(request)
+
+
+class CategoryQuestionInline(CategoryManagersOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = CategoryQuestion
+    form = CategoryQuestionForm
+    extra = 0
+    ordering = ("order", "pk")
 
 
 class CategoryForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -132,7 +139,7 @@ class CategoryForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Category)
-class CategoryAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class CategoryAdmin(CategoryManagersOnlyMixin, AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     form = CategoryForm
     inlines = (CategoryQuestionInline,)
     list_display = (
@@ -181,21 +188,7 @@ class CategoryAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
     def resolution_deadline(self, obj: Category) -> str:
         return duration_words(obj.resolution_minutes)
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return may_manage_categories(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may_manage_categories(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return may_manage_categories(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may_manage_categories(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Tickets keep their category (PROTECT): deactivate instead of deleting a used one.
-        return may_manage_categories(request)
+    # Tickets keep their category (PROTECT): deactivate a used one instead of deleting it.
 
 
 @admin.register(Ticket)

@@ -259,6 +259,18 @@ class Ticket(models.Model):
                 condition=Q(state__in=["accepted", "in_progress"]),
             ),
             models.Index(fields=["rating_due_at"], name="ticket_rating_due", condition=Q(state="resolved")),
+            # Insight dashboards: the overdue (and open) tickets of a subtree's grids, most overdue
+            # first, without reading the rest of the district's backlog.
+            models.Index(
+                fields=["grid", "response_due_at"],
+                name="ticket_grid_response_due",
+                condition=Q(state__in=["submitted", "reopened"]),
+            ),
+            models.Index(
+                fields=["grid", "resolution_due_at"],
+                name="ticket_grid_resolution_due",
+                condition=Q(state__in=["accepted", "in_progress"]),
+            ),
             # Staff lists: a grid's or owner's tickets, newest first.
             models.Index(fields=["owner_node", "state", "-submitted_at"], name="ticket_owner_state"),
             models.Index(fields=["grid", "-submitted_at"], name="ticket_grid_submitted"),

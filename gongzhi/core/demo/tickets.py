@@ -929,6 +929,7 @@ class _Simulator:
                 label=name,
                 data={
                     "summons": summons_pk,
+                    "whistle": whistle_pk,
                     "department": department,
                     "late": reported > due,
                     "late_minutes": max(0, reported - due),

@@ -1,6 +1,7 @@
-"""Random ticket histories through the real services (and the sweep, with a frozen clock): the
-roll-ups, maintained incrementally at random moments, equal a brute-force recount from the raw
-events, and a rebuild from the events gives the same numbers."""
+"""Random ticket histories through the real services (and the sweep, with a frozen clock): every
+roll-up, maintained incrementally at random moments (and recounted when the tree moves a grid to
+another community), equals a brute-force recount from the raw tickets and events, and a rebuild
+from the events gives the same rows."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from gongzhi.accounts.scope import resolve_actor
 from gongzhi.core.errors import ApplicationError
 from gongzhi.core.testing import superactor
 from gongzhi.insight.models import RollupMark
-from gongzhi.insight.services import rollups_rebuild, rollups_update
+from gongzhi.insight.services import rollups_maintain, rollups_rebuild, rollups_update
 from gongzhi.insight.tests.recount import recount, stored
+from gongzhi.territory.models import NodeKind
+from gongzhi.territory.services import node_create, node_move
 from gongzhi.tickets.models import Summons, Ticket
 from gongzhi.tickets.services import handling
 from gongzhi.tickets.services.sweep import tickets_sweep
@@ -42,11 +45,41 @@ move = st.one_of(
     st.tuples(st.sampled_from(["whistle", "report_in"]), ticket_index),
     st.tuples(st.just("wait"), st.sampled_from([20, 61, 24 * 60 + 1, 8 * 24 * 60])),
     st.tuples(st.just("roll")),
+    st.tuples(st.just("roll")),
+    st.tuples(st.just("move_grid")),
 )
-# One to three tickets first, then moves on them: most moves are legal, some are refused.
+# One to four tickets first, then moves on them: most moves are legal, some are refused.
 histories = st.tuples(
-    st.lists(submission, min_size=1, max_size=3), st.lists(move, min_size=4, max_size=16)
+    st.lists(submission, min_size=1, max_size=4), st.lists(move, min_size=4, max_size=24)
 ).map(lambda parts: parts[0] + parts[1])
+
+# Every kind of fact at least once, whatever the random examples draw.
+EVERY_FACT = [
+    ("submit", "a1", "doorplate"),
+    ("submit", "a2", "web"),
+    ("submit", "b1", "doorplate"),
+    ("advance", 0, "satisfied"),
+    ("roll",),
+    ("whistle", 0),
+    ("wait", 24 * 60 + 1),
+    ("report_in", 0),
+    ("advance", 0, "unsatisfied"),
+    ("advance", 0, "unsatisfied"),
+    ("roll",),
+    ("merge", 1, 2),
+    ("advance", 2, "satisfied"),
+    ("move_grid",),
+    ("advance", 2, "satisfied"),
+    ("advance", 2, "basically_satisfied"),
+    ("roll",),
+    ("advance", 0, "satisfied"),
+    ("advance", 0, "satisfied"),
+    ("roll",),
+    ("advance", 0, "basically_satisfied"),
+    ("reopen", 2),
+    ("submit", "a1", "web"),
+    ("wait", 8 * 24 * 60),
+]
 
 
 class RandomHistoryTest(TestCase):
@@ -54,6 +87,13 @@ class RandomHistoryTest(TestCase):
     def setUpTestData(cls) -> None:
         with time_machine.travel(NOW, tick=False):
             cls.world = make_world()
+            cls.other_community = node_create(
+                actor=superactor(),
+                parent=cls.world.tree.subdistrict,
+                kind=NodeKind.COMMUNITY,
+                code="370812-01-02",
+                name="长安社区",
+            )
 
     def _run(self, step: tuple, tickets: list[Ticket], traveller: time_machine.Coordinates) -> None:
         root, tree, world = superactor(), self.world.tree, self.world
@@ -67,7 +107,14 @@ class RandomHistoryTest(TestCase):
             tickets_sweep()
             return
         if name == "roll":
+            rollups_maintain()  # after a grid moved: recounted where it is now; then the new events
             rollups_update(settle_seconds=0)
+            return
+        if name == "move_grid":
+            grid = tree.grid_b
+            grid.refresh_from_db()
+            target = self.other_community if grid.path.startswith(tree.community.path) else tree.community
+            node_move(actor=root, node_id=grid.pk, new_parent_id=target.pk)
             return
         if not tickets:
             return
@@ -116,44 +163,14 @@ class RandomHistoryTest(TestCase):
         for whistle in ticket.whistles.filter(confirmed_at__isnull=True):
             handling.whistle_confirm(actor=superactor(), whistle_id=whistle.pk, note="确认办结")
 
-    @settings(
-        max_examples=20,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-    @given(history=histories)
-    @example(  # every kind of fact at least once, whatever the random examples draw
-        history=[
-            ("submit", "a1", "doorplate"),
-            ("submit", "a2", "web"),
-            ("submit", "b1", "doorplate"),
-            ("advance", 0, "satisfied"),
-            ("roll",),
-            ("whistle", 0),
-            ("wait", 24 * 60 + 1),
-            ("report_in", 0),
-            ("advance", 0, "unsatisfied"),
-            ("advance", 0, "unsatisfied"),
-            ("roll",),
-            ("merge", 1, 2),
-            ("advance", 2, "satisfied"),
-            ("advance", 2, "satisfied"),
-            ("advance", 2, "basically_satisfied"),
-            ("advance", 0, "satisfied"),
-            ("advance", 0, "satisfied"),
-            ("roll",),
-            ("advance", 0, "basically_satisfied"),
-            ("reopen", 2),
-            ("wait", 8 * 24 * 60),
-        ]
-    )
-    def test_rollups_equal_a_recount_from_the_events(self, history: list[tuple]) -> None:
+    def _play(self, history: list[tuple]) -> dict:
         with time_machine.travel(NOW, tick=False) as traveller:
             tickets: list[Ticket] = []
             for step in history:
                 # An illegal move in this state: the services refuse it and nothing changes.
                 with contextlib.suppress(ApplicationError):
                     self._run(step, tickets, traveller)
+            rollups_maintain()
             rollups_update(settle_seconds=0)
             incremental = stored()
             self.assertEqual(incremental, recount())
@@ -164,3 +181,21 @@ class RandomHistoryTest(TestCase):
             self.assertEqual(stored(), incremental)
             rollups_rebuild()
             self.assertEqual(stored(), incremental)
+            return incremental
+
+    @settings(
+        max_examples=30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(history=histories)
+    @example(history=EVERY_FACT)
+    def test_rollups_equal_a_recount_from_the_events(self, history: list[tuple]) -> None:
+        self._play(history)
+
+    def test_the_recount_covers_every_roll_up(self) -> None:
+        tables = self._play(EVERY_FACT)
+        self.assertEqual([name for name, rows in tables.items() if not rows], [])
+        dimensions = {key[2] for key in tables["node_dimension"]}
+        self.assertEqual(dimensions, {"kind", "category", "channel", "level", "respond", "resolve"})
+        self.assertIn("漏水", {key[2] for key in tables["term"]})

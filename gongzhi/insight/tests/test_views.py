@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -14,6 +15,7 @@ from django.test import Client
 from gongzhi.accounts.models import Role
 from gongzhi.accounts.scope import resolve_actor
 from gongzhi.core.testing import make_user, superactor
+from gongzhi.insight.models import RateTarget
 from gongzhi.insight.selectors import rates_for
 from gongzhi.insight.services import rollups_update
 from gongzhi.insight.views import percent
@@ -130,8 +132,13 @@ def test_the_dashboard_lists_overdue_tickets_ranking_and_whistles(world: World) 
     response = client_for(secretary).get(url(world.tree.community))
     html = response.content.decode()
     context = response.context
-    numbers = [ticket.number for ticket in context["overdue"]]
+    numbers = [ticket.number for ticket, _late in context["overdue"]]
     assert len(numbers) == 2
+    assert context["overdue_total"] == 2
+    # Most overdue first: the waiting ticket's response deadline (1 hour) passed before the
+    # accepted one's resolution deadline (24 hours).
+    deadlines = [ticket.deadline for ticket, _late in context["overdue"]]
+    assert deadlines == sorted(deadlines)
     for number in numbers:
         assert f'href="/tickets/{number}/"' in html
     ranked = [row.node for row, _values in context["ranking"]]
@@ -141,7 +148,8 @@ def test_the_dashboard_lists_overdue_tickets_ranking_and_whistles(world: World) 
         (world.department.name, 1, 0)
     ]
     assert f'href="/tickets/map/?node={world.tree.community.pk}"' in html
-    assert 'id="trend-chart"' in html and 'id="trend-data"' in html
+    assert 'data-chart="trend-data"' in html and 'id="trend-data"' in html
+    assert 'data-chart="open-data"' in html and 'id="open-data"' in html
 
 
 def test_a_chosen_period_is_compared_with_the_one_before(world: World) -> None:
@@ -163,19 +171,28 @@ def test_a_bad_date_is_refused(world: World) -> None:
     assert client_for(secretary).get(url(world.tree.community), {"from": "yesterday"}).status_code == 422
 
 
-def test_the_query_count_does_not_grow_with_tickets(world: World, django_assert_num_queries) -> None:
-    secretary = make_user(role=Role.COMMUNITY_SECRETARY, node=world.tree.community)
-    client = client_for(secretary)
-    client.get(url(world.tree.community))  # warm the hot-topics cache and the session
-    # session + user + roles, 8 for the figures, 2 for the overdue list; no query per ticket.
-    with django_assert_num_queries(13):
-        client.get(url(world.tree.community))
+# session + user + roles, then: node, two rate sums, the weekly series, the children, their sums,
+# the open counts, the grids and two overdue listings (a grid: its compounds and buildings, and its
+# open tickets by them, instead of its grids), the category names, the breakdown, last period's durations,
+# the targets, two hot-topic reads, the whistles, and the inbox badge of the page head.
+QUERIES = {"district": 21, "subdistrict": 21, "community": 21, "grid": 21}
+
+
+@pytest.mark.parametrize("level", ["district", "subdistrict", "community", "grid"])
+def test_the_query_count_does_not_grow_with_tickets(world: World, level, django_assert_num_queries) -> None:
+    node = world.tree.grid_a if level == "grid" else getattr(world.tree, level)
+    client = client_for(superactor().user)
+    client.get(url(node))  # the session
+    with django_assert_num_queries(QUERIES[level]):
+        assert client.get(url(node)).status_code == 200
     with time_machine.travel(NOW, tick=False):
-        for _ in range(5):
-            submit(world.tree)
+        for _ in range(25):  # more than the overdue list shows: each listing is counted
+            submit(world.tree, description="楼道灯不亮了")
         rollups_update(settle_seconds=0)
-    with django_assert_num_queries(13):
-        client.get(url(world.tree.community))
+    with django_assert_num_queries(QUERIES[level] + 1):
+        response = client.get(url(node))
+    assert response.context["overdue_total"] == (26 if level == "grid" else 27)
+    assert len(response.context["overdue"]) == 20
 
 
 def test_the_department_dashboard_is_for_its_handlers(world: World) -> None:
@@ -212,3 +229,32 @@ def test_the_main_navigation_leads_to_insight(world: World) -> None:
     secretary = make_user(role=Role.COMMUNITY_SECRETARY, node=world.tree.community)
     html = client_for(secretary).get(url(world.tree.community)).content.decode()
     assert '<a href="/insight/" aria-current="page">Insight</a>' in html
+
+
+def test_each_level_shows_its_own_targets(world: World) -> None:
+    RateTarget.objects.create(level="grid", rate="response", percent=Decimal("99"))
+    client = client_for(superactor().user)
+    grid = client.get(url(world.tree.grid_a)).content.decode()
+    community = client.get(url(world.tree.community)).content.decode()
+    assert re.search(r'data-target="response">\s*Target: 99%', grid)
+    assert re.search(r'data-target="response">\s*Target: 95%', community)
+
+
+def test_the_department_dashboard_shows_the_rates_of_its_tickets_and_its_report_in_times(
+    world: World,
+) -> None:
+    response = client_for(world.handler).get(f"/insight/departments/{world.department.pk}/")
+    html = response.content.decode()
+    assert response.context["current"].counts.received == 1
+    assert 'data-rate="response">100.0%<' in html  # the one summoned ticket was accepted at once
+    assert 'data-duration="report_in"' in html
+    assert 'data-chart="trend-data"' in html
+    assert "From the whistle to the department&#x27;s report-in" in html  # its definition
+
+
+def test_the_dashboard_shows_counts_by_dimension_durations_and_open_tickets(world: World) -> None:
+    html = client_for(superactor().user).get(url(world.tree.community)).content.decode()
+    for dimension in ("kind", "category", "channel", "level"):
+        assert f'data-dimension="{dimension}"' in html
+    assert 'data-duration="respond"' in html and 'data-duration="resolve"' in html
+    assert f'data-open="{world.tree.grid_a.pk}"' in html

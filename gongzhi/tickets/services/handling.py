@@ -535,6 +535,7 @@ def _report_in_data(summons: Summons, now: dt.datetime) -> dict[str, Any]:
     late_by = max(0, int((now - summons.due_at).total_seconds() // 60))
     return {
         "summons": summons.pk,
+        "whistle": summons.whistle_id,  # the roll-ups time the report-in from the whistle
         "department": summons.department_id,
         "late": now > summons.due_at,
         "late_minutes": late_by,

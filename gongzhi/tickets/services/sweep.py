@@ -449,7 +449,7 @@ def _remind_departments_chunk(summons_ids: list[int], run: _Pass) -> int:
         return len(summonses)
 
 
-def _due_listing(index_name: str) -> RawSQL:
+def partial_index_condition(index_name: str) -> RawSQL:
     """The condition of one of Ticket's partial indexes (the sweep's), its values written into the SQL.
 
     SQLite uses a partial index only when the query repeats the index's condition with the same
@@ -470,7 +470,9 @@ def _due_listing(index_name: str) -> RawSQL:
 
 def due_listing(index_name: str, field: str, now: dt.datetime) -> QuerySet[Ticket]:
     """Tickets with `field` due at `now`, oldest first, read through the partial index `index_name`."""
-    return Ticket.objects.filter(_due_listing(index_name), **{f"{field}__lte": now}).order_by(field)
+    return Ticket.objects.filter(partial_index_condition(index_name), **{f"{field}__lte": now}).order_by(
+        field
+    )
 
 
 def tickets_sweep(

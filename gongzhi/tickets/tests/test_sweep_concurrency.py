@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from gongzhi.core.errors import ApplicationError
+from gongzhi.core.testing import run_together
 from gongzhi.notifications.models import Notification
 from gongzhi.tickets.models import EventAction, Ticket, TicketEvent
 from gongzhi.tickets.services import handling, sweep
@@ -41,32 +40,11 @@ def _overdue_world() -> tuple[World, list[Ticket], dt.datetime]:
     return world, tickets, max(t.response_due_at for t in tickets) + dt.timedelta(minutes=1)
 
 
-def _run_together(*jobs: Callable[[], None]) -> None:
-    barrier = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def run(job: Callable[[], None]) -> None:
-        try:
-            barrier.wait()
-            job()
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-
-
 @pytest.mark.parametrize("round_", range(3))
 def test_two_sweeps_at_once_escalate_each_ticket_exactly_once(round_: int, small_chunks: None) -> None:
     world, tickets, now = _overdue_world()
     results: list[SweepResult] = []
-    _run_together(*[lambda: results.append(tickets_sweep(now=now)) for _ in range(2)])
+    run_together(*[lambda: results.append(tickets_sweep(now=now)) for _ in range(2)])
 
     assert sum(r.escalated for r in results) == TICKETS
     assert sum(r.reminded for r in results) == 0
@@ -98,7 +76,7 @@ def test_a_ticket_accepted_during_a_sweep_is_accepted_or_escalated_never_both(
                 refused.append(error.code)
 
     results: list[SweepResult] = []
-    _run_together(accept_all, lambda: results.append(tickets_sweep(now=now)))
+    run_together(accept_all, lambda: results.append(tickets_sweep(now=now)))
 
     events = Counter(
         TicketEvent.objects.filter(action__in=[EventAction.ACCEPTED, EventAction.ESCALATED]).values_list(
