@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.test import Client
+from django.utils import translation
 
 from gongzhi.core.errors import ValidationFailed
 from gongzhi.doorplates.services import doorplate_for
@@ -87,7 +88,7 @@ def test_merging_into_a_ticket_out_of_the_loop_is_refused_with_the_reason(world:
         handling.ticket_merge(actor=worker, ticket_id=target.pk, into_id=keeper.pk)
     duplicate = submit(world.tree, node=world.tree.household_a2, reporter_phone=SECOND)
 
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(ValidationFailed) as refused, translation.override("en"):
         handling.ticket_merge(actor=worker, ticket_id=duplicate.pk, into_id=target.pk)
 
     expected = {

@@ -99,6 +99,7 @@ def test_a_late_department_is_reminded_each_period_until_it_reports_in(world: Wo
     # The insight roll-ups read `late`; the minutes and the reminders tell how late.
     assert reported.data == {
         "summons": summons.pk,
+        "whistle": summons.whistle_id,
         "department": world.department.pk,
         "late": True,
         "late_minutes": 45,
