@@ -17,6 +17,9 @@ from gongzhi.core import personal
 from gongzhi.core.demo.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD
 from gongzhi.core.demo.plan import DistrictPlan, demo_plan
 from gongzhi.core.testing import assert_tree_is_valid
+from gongzhi.insight.models import RollupMark
+from gongzhi.insight.services import ROLLUP_VERSION
+from gongzhi.insight.tests.recount import recount, stored
 from gongzhi.people.models import PartyMember, Person, Residency
 from gongzhi.territory.models import (
     Node,
@@ -27,6 +30,7 @@ from gongzhi.territory.models import (
     PartyLevel,
 )
 from gongzhi.territory.services import stats_rebuild
+from gongzhi.tickets.models import TicketEvent
 
 SCALE = 0.05  # 300 households, 750 residents; every place of the full district
 
@@ -157,6 +161,16 @@ class TestBuiltDemo:
 
         assert stats_snapshot() == maintained
         assert len(maintained) == Node.objects.count()
+
+    def test_the_dashboards_roll_ups_already_hold_the_year_of_tickets(self, built_demo, db):
+        # The worker has nothing left to fold: the dashboards are full from the first page.
+        events = TicketEvent.objects.count()
+        assert events > 1000
+        assert "ticket events into the dashboards' roll-ups" in built_demo
+        mark = RollupMark.objects.get()
+        assert mark.last_event_id == TicketEvent.objects.order_by("-pk").values_list("pk", flat=True)[0]
+        assert mark.version == ROLLUP_VERSION
+        assert stored() == recount()
 
     def test_the_party_network_has_six_levels_attached_to_their_nodes(self, built_demo, db):
         party = Organization.objects.filter(kind=OrganizationKind.PARTY)
