@@ -186,6 +186,15 @@ def invited_users(meeting: Meeting) -> list[User]:
     return list(User.objects.filter(pk__in=user_ids, is_active=True))
 
 
+def invited_phones(meeting: Meeting) -> list[str]:
+    """The phones of the people invited by name who have no account to read an inbox (a resident, a
+    representative): they hear of the meeting by SMS."""
+    people = Person.objects.filter(
+        pk__in=meeting.invitees.filter(person__isnull=False).values("person")
+    ).exclude(user__is_active=True)
+    return [phone for phone in people.values_list("phone", flat=True) if phone]
+
+
 def _series_body(meetings: list[Meeting], stopped_at_limit: bool) -> str:
     """The invitation's body for a series: every date, so invitees can note them all at once (the
     limit first when the series stopped at it: the inbox shows the start of long bodies)."""
@@ -259,9 +268,9 @@ def meeting_create(*, actor: Actor, spec: MeetingSpec) -> list[Meeting]:
         )
         meetings.append(meeting)
     first = meetings[0]
-    notify(
-        key=f"meeting:{first.pk}:invited",
-        event_type="meeting.invited",
+    _tell_invitees(
+        first,
+        event="invited",
         subject=_("Invitation: %(title)s, %(when)s, %(place)s")
         % {
             "title": first.title,
@@ -269,10 +278,28 @@ def meeting_create(*, actor: Actor, spec: MeetingSpec) -> list[Meeting]:
             "place": first.place,
         },
         body=_series_body(meetings, times.stopped_at_limit),
-        url=reverse("meetings:detail", args=[first.pk]),
-        users=invited_users(first),
     )
     return meetings
+
+
+def _tell_invitees(meeting: Meeting, *, event: str, subject: str, body: str) -> None:
+    """Staff hear in their inbox, with a link to the meeting's page; people without an account by an
+    SMS that says it all (the page is for staff: no link)."""
+    key, event_type = f"meeting:{meeting.pk}:{event}", f"meeting.{event}"
+    notify(
+        key=key,
+        event_type=event_type,
+        subject=subject,
+        body=body,
+        url=reverse("meetings:detail", args=[meeting.pk]),
+        users=invited_users(meeting),
+    )
+    notify(
+        key=key,
+        event_type=event_type,
+        subject=f"{subject} {body}".strip() if len(subject) + len(body) < 200 else subject,
+        phones=invited_phones(meeting),
+    )
 
 
 def _audit(
@@ -532,12 +559,8 @@ def meeting_cancel(*, actor: Actor, meeting_id: int, note: str = "") -> Meeting:
     meeting.save(update_fields=["status"])
     note = (note or "").strip()[:500]
     _audit(actor, meeting, "status", {"status": [old, meeting.status]}, reason=note)
-    notify(
-        key=f"meeting:{meeting.pk}:cancelled",
-        event_type="meeting.cancelled",
-        subject=_("Cancelled: %(title)s") % {"title": meeting.title},
-        body=note,
-        users=invited_users(meeting),
+    _tell_invitees(
+        meeting, event="cancelled", subject=_("Cancelled: %(title)s") % {"title": meeting.title}, body=note
     )
     return meeting
 

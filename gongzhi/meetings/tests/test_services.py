@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.test import Client
+from django.utils import translation
 
 from gongzhi.accounts.models import Role
 from gongzhi.accounts.scope import resolve_actor
@@ -200,3 +201,34 @@ def test_cancelled_meetings_leave_the_calendar_and_the_feed_is_private(world, cl
     assert Client().get("/calendar/guess.ics").status_code == 404
     outsider_feed = make_user(role=Role.GRID_WORKER, node=world.tree.grid_b)
     assert "第一次议事" not in ics_feed(actor=resolve_actor(outsider_feed), host="x", now=NOW)
+
+
+@translation.override("en")
+def test_people_invited_without_an_account_hear_by_sms_and_those_with_one_in_their_inbox(world) -> None:
+    with_account = world.tree.resident_a
+    user = make_user("resident-a")
+    user.person = with_account
+    user.save(update_fields=["person"])
+    without_account = world.tree.resident_b
+    staff = world.actor(world.community_staff)
+    (meeting,) = meeting_create(
+        actor=staff,
+        spec=spec(
+            world,
+            invite_roles=[],
+            invite_organization_ids=[],
+            invite_person_ids=[with_account.pk, without_account.pk],
+        ),
+    )
+    invitations = Notification.objects.filter(event_type="meeting.invited")
+    assert sorted((n.channel, n.user.username if n.user else n.phone) for n in invitations) == [
+        ("inbox", "resident-a"),
+        ("sms", without_account.phone),
+    ]
+    meeting_create_again = Notification.objects.count()
+    meeting_cancel(actor=staff, meeting_id=meeting.pk, note="下雨，改期")
+    cancelled = Notification.objects.filter(event_type="meeting.cancelled", channel="sms").get()
+    # The SMS says it all, with no link to the staff's page of the meeting.
+    assert cancelled.phone == without_account.phone
+    assert (cancelled.subject, cancelled.url) == (f"Cancelled: {meeting.title} 下雨，改期", "")
+    assert Notification.objects.count() == meeting_create_again + 2
