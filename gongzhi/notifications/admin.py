@@ -122,6 +122,24 @@ class WebhookEndpointAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore
     search_fields = ("name", "url")
     readonly_fields = ("shown_secret", "created_at")
 
+    # An endpoint without an organization hears every matching event of the installation, and one
+    # with an organization hears tickets far beyond a community: superusers and district admins only
+    # (with the model's permissions), like the outbox.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return can_view_failures(admin_actor(request)) and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_view_failures(admin_actor(request)) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return can_view_failures(admin_actor(request)) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_view_failures(admin_actor(request)) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_view_failures(admin_actor(request)) and super().has_delete_permission(request, obj)
+
     @admin.display(description=_("signing secret"))
     def shown_secret(self, obj: WebhookEndpoint) -> str:
         return secret_prefix(obj.secret)

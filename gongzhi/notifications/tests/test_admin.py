@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from gongzhi.accounts.models import Role
 from gongzhi.audit.models import AuditEntry
-from gongzhi.core.testing import superactor
+from gongzhi.core.testing import make_user, superactor
 from gongzhi.notifications.models import DeliveryStatus, Notification, WebhookEndpoint
 from gongzhi.notifications.services import notify
 
@@ -114,3 +116,23 @@ def test_staff_without_the_district_admin_role_cannot_read_the_outbox(client, tr
     staff.user_permissions.add(Permission.objects.get(codename="view_notification"))
     client.force_login(staff)
     assert client.get(reverse("admin:notifications_notification_changelist")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("role", "on", "allowed"),
+    [(Role.DISTRICT_ADMIN, "district", True), (Role.COMMUNITY_SECRETARY, "community", False)],
+)
+def test_webhook_endpoints_are_managed_by_district_admins_only(client, tree, role, on, allowed) -> None:
+    # Both hold every permission of the model; only the district admin's scope is the installation's.
+    user = make_user(role=role, node=getattr(tree, on))
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="notifications"))
+    endpoint = WebhookEndpoint.objects.create(name="全局", url="https://x.example/hook", secret="s" * 40)
+    client.force_login(user)
+    expected = 200 if allowed else 403
+    for name, args in [("changelist", []), ("add", []), ("change", [endpoint.pk]), ("delete", [endpoint.pk])]:
+        response = client.get(reverse(f"admin:notifications_webhookendpoint_{name}", args=args), **EN)
+        assert response.status_code == expected, name
+    index = client.get(reverse("admin:index"), **EN).content.decode()
+    assert ("Webhook" in index) is allowed
