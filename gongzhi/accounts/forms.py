@@ -7,8 +7,25 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.accounts.models import Role, User
+from gongzhi.accounts.scope import Actor
+from gongzhi.accounts.selectors import role_holder_find
 from gongzhi.accounts.services import BadCredentials, LockedOut, login_check
 from gongzhi.core.ratelimit import RateLimited, client_ip, ensure_within_rate
+from gongzhi.territory.models import NodeKind
+
+# A building leader (楼栋长) looks after a building or one entrance of it: the staff page offers the
+# role only there. `role_assign` checks no kind; every other role may be given on any node.
+BUILDING_LEADER_KINDS = frozenset({NodeKind.BUILDING, NodeKind.ENTRANCE})
+
+
+def roles_offered_on(kind: str) -> list[tuple[str, str]]:
+    """The roles the staff page offers on a node of `kind`, in the order of `Role`."""
+    return [
+        (role.value, str(role.label))
+        for role in Role
+        if role != Role.BUILDING_LEADER or kind in BUILDING_LEADER_KINDS
+    ]
 
 
 class LoginForm(forms.Form):
@@ -54,6 +71,53 @@ class RoleEndForm(forms.Form):
             "min_length": _("Give a reason for ending the role."),
         },
     )
+
+
+class RoleAssignForm(forms.Form):
+    """A role to give on one node: to whom (an active account, by username), which, from when to when.
+    `account` is the account the username names, once found."""
+
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        help_text=_("The login name of an existing account."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+        error_messages={"required": _("Enter the username of the account.")},
+    )
+    role = forms.ChoiceField(label=_("Role"), error_messages={"required": _("Choose a role.")})
+    starts_on = forms.DateField(
+        label=_("First day the role is held"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    ends_on = forms.DateField(
+        label=_("Last day the role is held"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Leave it empty for a role without an end date."),
+    )
+
+    def __init__(self, *args: Any, actor: Actor, node_kind: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+        self.account: User | None = None
+        role_field: forms.ChoiceField = self.fields["role"]  # type: ignore[assignment]
+        role_field.choices = [("", _("Choose a role")), *roles_offered_on(node_kind)]
+
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data["username"]
+        self.account = role_holder_find(actor=self.actor, username=username)
+        if self.account is None:
+            raise ValidationError(_("No account with this username."), code="unknown_user")
+        return self.account.username
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
+        if starts_on is not None and ends_on is not None and ends_on < starts_on:
+            self.add_error("ends_on", _("A role cannot end before it starts."))
+        return data
 
 
 class AdminLoginForm(AdminAuthenticationForm):

@@ -1,4 +1,5 @@
-"""Reads about roles: the roles an actor may manage, and the building leaders counted in NodeStats."""
+"""Reads about roles: the roles an actor may manage, the places and accounts a role may be given on
+and to, and the building leaders counted in NodeStats."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import NamedTuple
 
 from django.db.models import Q, QuerySet
 
-from gongzhi.accounts.models import Role, RoleAssignment
+from gongzhi.accounts.models import Role, RoleAssignment, User
 from gongzhi.accounts.permissions import Perm
 from gongzhi.accounts.scope import Actor, scope_q
 from gongzhi.core.errors import NotFound
+from gongzhi.territory.models import Node
 
 
 class CountedLeader(NamedTuple):
@@ -86,6 +88,34 @@ def role_get(*, actor: Actor, assignment_id: int) -> RoleAssignment:
     if assignment is None:
         raise NotFound()
     return assignment
+
+
+def role_place_get(*, actor: Actor, node_id: int) -> Node:
+    """A node where the actor manages roles, to give one there. Outside the actor's scope, or
+    where the actor may see but not manage roles: NotFound, as for `role_get`."""
+    if not actor.has_perm_anywhere(Perm.MANAGE_ROLES):
+        raise NotFound()
+    node = Node.objects.filter(scope_q(actor, "path", Perm.MANAGE_ROLES), pk=node_id).first()
+    if node is None:
+        raise NotFound()
+    return node
+
+
+def role_holder_find(*, actor: Actor, username: str) -> User | None:
+    """The active account named `username` (exactly; else ignoring case, if only one matches), to
+    be given a role. Accounts are not scoped: a role is how someone enters the actor's place; only
+    those who manage roles somewhere may look."""
+    if not actor.has_perm_anywhere(Perm.MANAGE_ROLES):
+        raise NotFound()
+    username = username.strip()
+    if not username:
+        return None
+    active = User.objects.filter(is_active=True)
+    user = active.filter(username=username).first()
+    if user is None:
+        matches = list(active.filter(username__iexact=username)[:2])
+        user = matches[0] if len(matches) == 1 else None
+    return user
 
 
 def role_overlapping(

@@ -1,4 +1,4 @@
-"""Login (with lockout) and logout of the staff web; the roles page of those who manage roles."""
+"""Login (with lockout) and logout of the staff web; the roles pages of those who manage roles."""
 
 from __future__ import annotations
 
@@ -16,16 +16,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from gongzhi.accounts import selectors, services
-from gongzhi.accounts.forms import LoginForm, RoleEndForm, RoleFilterForm
-from gongzhi.accounts.models import RoleAssignment
+from gongzhi.accounts.forms import LoginForm, RoleAssignForm, RoleEndForm, RoleFilterForm
+from gongzhi.accounts.models import Role, RoleAssignment, User
 from gongzhi.accounts.services import BadCredentials, LockedOut, login_check
 from gongzhi.core import clock
-from gongzhi.core.errors import ValidationFailed
+from gongzhi.core.errors import NotFound, ValidationFailed
 from gongzhi.core.ratelimit import RateLimited, client_ip, ensure_within_rate
 from gongzhi.core.views import request_actor, staff_view
+from gongzhi.territory.models import Node
+from gongzhi.territory.selectors import node_ancestors
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -86,6 +88,62 @@ def role_list(request: HttpRequest) -> HttpResponse:
     params = {key: value for key, value in (("q", query), ("ended", "on" if ended else "")) if value}
     context = {"form": form, "page": page, "ended": ended, "query": query, "query_string": urlencode(params)}
     return render(request, "accounts/roles.html", context)
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def role_new(request: HttpRequest) -> HttpResponse:
+    """Give someone a role on the node of `?node=` (404 unless the user manages roles there)."""
+    actor = request_actor(request)
+    raw_node = request.GET.get("node", "")
+    if not raw_node.isdigit():
+        raise NotFound()
+    node = selectors.role_place_get(actor=actor, node_id=int(raw_node))
+    ancestors = node_ancestors(actor=actor, node=node)
+    data = request.POST if request.method == "POST" else None  # an empty POST still shows its errors
+    form = RoleAssignForm(data, actor=actor, node_kind=node.kind, initial={"starts_on": clock.today()})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            assert form.account is not None
+            try:
+                given = services.role_assign(
+                    actor=actor,
+                    user_id=form.account.pk,
+                    role=Role(form.cleaned_data["role"]),
+                    node_id=node.pk,
+                    starts_on=form.cleaned_data["starts_on"],
+                    ends_on=form.cleaned_data["ends_on"],
+                )
+            except ValidationFailed as refused:  # e.g. the same role already held there (a second submit)
+                form.add_error(None, str(refused.message))
+            else:
+                messages.success(request, _role_given_message(given, form.account, [*ancestors, node]))
+                return redirect("accounts:roles")
+        status = 422
+    context = {"node": node, "ancestors": ancestors, "form": form}
+    return render(request, "accounts/role_new.html", context, status=status)
+
+
+def _account_name(user: User) -> str:
+    if not user.display_name:
+        return user.username
+    return _("%(name)s (%(username)s)") % {"name": user.display_name, "username": user.username}
+
+
+def _role_given_message(given: RoleAssignment, user: User, trail: list[Node]) -> str:
+    names = {
+        "user": _account_name(user),
+        "role": given.get_role_display(),
+        "place": " › ".join(node.name for node in trail),  # a bare "1号楼" names many buildings
+        "start": date_format(given.starts_on, "Y-m-d"),
+    }
+    if given.ends_on is None:
+        return _("%(user)s holds the role of %(role)s at %(place)s from %(start)s.") % names
+    return _("%(user)s holds the role of %(role)s at %(place)s from %(start)s to %(end)s.") % {
+        **names,
+        "end": date_format(given.ends_on, "Y-m-d"),
+    }
 
 
 @staff_view

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from gongzhi.accounts.permissions import Perm
 from gongzhi.core.views import request_actor, staff_view
 from gongzhi.people.selectors import person_search
 from gongzhi.territory.models import Node, NodeKind
@@ -57,6 +58,7 @@ def node_detail(request: HttpRequest, node_id: int) -> HttpResponse:
         # Households are listed (paginated) in their own table, not among the children.
         "children": list(node_children(actor=actor, node=node).exclude(kind=NodeKind.HOUSEHOLD)),
         "lists_households": node.kind in HOUSEHOLD_LIST_KINDS,
+        "can_manage_roles": actor.can(Perm.MANAGE_ROLES, node.path),
     }
     if node.kind in HOUSEHOLD_LIST_KINDS:
         paginator = Paginator(households_in(actor=actor, node=node), settings.PAGE_SIZE)

@@ -77,3 +77,17 @@ def test_user_without_staff_role_sees_polite_page(client: Client, tree: SmallTre
     response = client.get(reverse("territory:home"))
     assert response.status_code == 403
     assert "accounts/not_staff.html" in [t.name for t in response.templates]
+
+
+@pytest.mark.parametrize(
+    ("role", "shown"),
+    [(Role.COMMUNITY_SECRETARY, True), (Role.COMMUNITY_STAFF, False), (Role.GRID_WORKER, False)],
+)
+def test_the_node_page_links_to_assigning_a_role_only_for_those_who_manage_roles(
+    client: Client, tree: SmallTree, role: Role, shown: bool
+) -> None:
+    _client_for(client, role, tree.community)
+    html = client.get(reverse("territory:node", args=[tree.building_a.pk])).content.decode()
+    link = f'href="{reverse("accounts:role_new")}?node={tree.building_a.pk}"'
+    assert (link in html) is shown
+    assert ("在此分配角色" in html) is shown
