@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from gongzhi.accounts.models import Role, User
 from gongzhi.accounts.scope import Actor
 from gongzhi.accounts.selectors import role_holder_find
-from gongzhi.accounts.services import BadCredentials, LockedOut, login_check
+from gongzhi.accounts.services import BadCredentials, LockedOut, login_check, may_give_role
 from gongzhi.core.ratelimit import RateLimited, client_ip, ensure_within_rate
 from gongzhi.territory.models import NodeKind
 
@@ -19,12 +19,12 @@ from gongzhi.territory.models import NodeKind
 BUILDING_LEADER_KINDS = frozenset({NodeKind.BUILDING, NodeKind.ENTRANCE})
 
 
-def roles_offered_on(kind: str) -> list[tuple[str, str]]:
-    """The roles the staff page offers on a node of `kind`, in the order of `Role`."""
+def roles_offered_on(kind: str, actor: Actor) -> list[tuple[str, str]]:
+    """The roles the staff page offers `actor` to give on a node of `kind`, in the order of `Role`."""
     return [
         (role.value, str(role.label))
         for role in Role
-        if role != Role.BUILDING_LEADER or kind in BUILDING_LEADER_KINDS
+        if (role != Role.BUILDING_LEADER or kind in BUILDING_LEADER_KINDS) and may_give_role(actor, role)
     ]
 
 
@@ -103,7 +103,7 @@ class RoleAssignForm(forms.Form):
         self.actor = actor
         self.account: User | None = None
         role_field: forms.ChoiceField = self.fields["role"]  # type: ignore[assignment]
-        role_field.choices = [("", _("Choose a role")), *roles_offered_on(node_kind)]
+        role_field.choices = [("", _("Choose a role")), *roles_offered_on(node_kind, actor)]
 
     def clean_username(self) -> str:
         username: str = self.cleaned_data["username"]

@@ -69,6 +69,32 @@ def role_overlap_message(clash: RoleAssignment) -> str:
     }
 
 
+# Roles whose powers reach beyond the place they are held on (the ticket categories of the whole
+# installation, the audit log): given only by superusers and district administrators.
+ELEVATED_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.AUDITOR})
+
+
+def may_give_role(actor: Actor, role: Role) -> bool:
+    return actor.is_superuser or role not in ELEVATED_ROLES or Role.DISTRICT_ADMIN in actor.roles
+
+
+def _ensure_may_give(actor: Actor, user_id: int, role: Role) -> None:
+    """Nobody but a superuser gives themselves a role (a secretary would otherwise make herself
+    anything on her community), and elevated roles come from district administrators only."""
+    if actor.is_superuser:
+        return
+    if actor.user is not None and actor.user.pk == user_id:
+        raise ValidationFailed(
+            _("Nobody can give themselves a role: ask another administrator of the place."),
+            code="own_role",
+        )
+    if not may_give_role(actor, role):
+        raise ValidationFailed(
+            _("Only district administrators can give the role of %(role)s.") % {"role": role.label},
+            code="elevated_role",
+        )
+
+
 @transaction.atomic
 def role_assign(
     *,
@@ -96,6 +122,7 @@ def role_assign(
             raise NotFound()
     for path in _role_paths(node=node, organization=organization):
         actor.ensure_can(Perm.MANAGE_ROLES, path)
+    _ensure_may_give(actor, user_id, role)
     # Locked: two assignments of the same user are checked for overlap one after the other.
     user = User.objects.select_for_update().get(pk=user_id)
     starts_on = starts_on or clock.today()

@@ -272,3 +272,12 @@ def test_the_roles_page_says_where_roles_are_given(tree: SmallTree) -> None:
     html = _client(_secretary(tree.community)).get(reverse("accounts:roles")).content.decode()
     assert "在此分配角色" in html
     assert f'<a href="{reverse("territory:home")}">' in html
+
+
+def test_the_page_offers_a_secretary_no_role_reaching_beyond_her_place(client, tree) -> None:
+    client.force_login(make_user("sec", role=Role.COMMUNITY_SECRETARY, node=tree.community))
+    html = client.get(
+        f"/accounts/roles/new/?node={tree.grid_a.pk}", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert 'value="grid_worker"' in html
+    assert 'value="district_admin"' not in html and 'value="auditor"' not in html

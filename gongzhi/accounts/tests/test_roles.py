@@ -289,3 +289,36 @@ def test_overlapping_periods_of_the_same_role_are_refused(tree: SmallTree) -> No
         role_end(actor=root, assignment_id=first.pk, ends_on=dt.date(2030, 7, 15), reason="延期")
     assert RoleAssignment.objects.get(pk=first.pk).ends_on == dt.date(2030, 6, 30)
     assert later.ends_on is None
+
+
+def test_nobody_but_a_superuser_gives_themselves_a_role(tree: SmallTree) -> None:
+    secretary = _secretary(tree)
+    with pytest.raises(ValidationFailed) as refused:
+        role_assign(
+            actor=resolve_actor(secretary), user_id=secretary.pk, role=Role.GRID_CHIEF, node_id=tree.grid_a.pk
+        )
+    assert refused.value.code == "own_role"
+    assert not RoleAssignment.objects.filter(user=secretary, role=Role.GRID_CHIEF).exists()
+    admin = make_user("root-of-all")
+    admin.is_superuser = True
+    admin.save(update_fields=["is_superuser"])
+    role_assign(actor=resolve_actor(admin), user_id=admin.pk, role=Role.AUDITOR, node_id=tree.district.pk)
+
+
+@pytest.mark.parametrize("role", [Role.DISTRICT_ADMIN, Role.AUDITOR])
+def test_roles_reaching_beyond_their_place_come_from_district_admins_only(
+    tree: SmallTree, role: Role
+) -> None:
+    """A secretary managing roles on her community may not make anyone district administrator
+    there (the categories of the whole installation) or auditor (the audit log); a district
+    administrator may."""
+    other = make_user("other")
+    with pytest.raises(ValidationFailed) as refused:
+        role_assign(
+            actor=resolve_actor(_secretary(tree)), user_id=other.pk, role=role, node_id=tree.community.pk
+        )
+    assert refused.value.code == "elevated_role"
+    assert not other.role_assignments.exists()
+    district_admin = make_user("district", role=Role.DISTRICT_ADMIN, node=tree.district)
+    role_assign(actor=resolve_actor(district_admin), user_id=other.pk, role=role, node_id=tree.community.pk)
+    assert other.role_assignments.get().role == role
