@@ -152,7 +152,7 @@ def role_end(request: HttpRequest, assignment_id: int) -> HttpResponse:
     actor = request_actor(request)
     assignment = selectors.role_get(actor=actor, assignment_id=assignment_id)
     today = clock.today()
-    form = RoleEndForm(request.POST or None, initial={"ends_on": today})
+    form = RoleEndForm(request.POST if request.method == "POST" else None, initial={"ends_on": today})
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -81,6 +81,7 @@ def test_a_secretary_ends_a_role_with_a_reason(tree: SmallTree, roles: dict[str,
         ({"ends_on": "2030-06-30", "reason": ""}, "Give a reason for ending the role."),
         ({"ends_on": "30/06/2030", "reason": "退休"}, "Enter a valid date."),
         ({"ends_on": "2019-01-01", "reason": "退休"}, "cannot end before that day"),
+        ({}, "Give a reason for ending the role."),  # an empty form is an error, not a fresh page
     ],
 )
 def test_a_bad_end_is_shown_again_with_its_error_and_changes_nothing(
